@@ -1,0 +1,235 @@
+"""The shared vocabulary of the processor: actions, outcomes, rows, problems, results.
+
+Every stage speaks in these terms. Intake turns a workbook into :class:`Sheet` and
+:class:`Row`; validation returns :class:`Problem`; the actions return :class:`RowResult`;
+the report writes them back as a workbook. Nothing here knows about Excel or HTTP.
+
+>>> Action.parse(" Delete ")
+<Action.DELETE: 'delete'>
+>>> BibHandling.parse("keep")
+<BibHandling.RETAIN: 'retain'>
+>>> Problem("Unknown action 'remove'", sheet="P2E", row=7, column="M", column_name="Action").where()
+"sheet 'P2E', row 7, column M (Action)"
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+def _word(text: object) -> str:
+    """Lower-case a cell value and squeeze its spacing: '  Delete ' -> 'delete'."""
+    return " ".join(str(text or "").replace("\u00a0", " ").split()).lower()
+
+
+class Action(str, enum.Enum):
+    """What staff ask for on one row."""
+
+    DELETE = "delete"
+    RELINK = "relink"
+    KEEP = "keep"
+
+    @classmethod
+    def parse(cls, text: object) -> "Action | None":
+        """The action a cell names, forgiving case and spacing; None if it names none."""
+        word = _word(text)
+        for action in cls:
+            if word == action.value:
+                return action
+        return None
+
+    @classmethod
+    def allowed(cls) -> str:
+        return ", ".join(a.value for a in cls)
+
+
+class BibHandling(str, enum.Enum):
+    """What Alma does with the bib once its portfolio is deleted (the API's ``bib=`` value).
+
+    Staff write delete / suppress / keep; Alma calls "keep" ``retain``.
+    """
+
+    DELETE = "delete"
+    SUPPRESS = "suppress"
+    RETAIN = "retain"
+
+    @classmethod
+    def parse(cls, text: object) -> "BibHandling | None":
+        word = _word(text)
+        if word in ("keep", "retain", "do nothing", "nothing"):
+            return cls.RETAIN
+        for handling in cls:
+            if word == handling.value:
+                return handling
+        return None
+
+    @property
+    def staff_word(self) -> str:
+        return "keep" if self is BibHandling.RETAIN else self.value
+
+
+class Mode(str, enum.Enum):
+    """Apply changes in Alma, or only say what would happen."""
+
+    APPLY = "apply"
+    PREVIEW = "preview"
+
+    @classmethod
+    def parse(cls, text: object) -> "Mode | None":
+        word = _word(text)
+        for mode in cls:
+            if word == mode.value:
+                return mode
+        return None
+
+
+class Outcome(str, enum.Enum):
+    """The word in the results workbook's Result column."""
+
+    DONE = "Done"
+    ALREADY_DONE = "Already done"
+    KEPT = "Kept"
+    SKIPPED = "Skipped"
+    FAILED = "Failed"
+    NOT_RUN = "Not run"
+    PREVIEW = "Preview"
+
+    @property
+    def needs_attention(self) -> bool:
+        return self in (Outcome.SKIPPED, Outcome.FAILED, Outcome.NOT_RUN)
+
+
+# The fields the processor understands, in the order the template shows them.
+# Intake maps the workbook's own headers onto these names.
+FIELDS = (
+    "voyager_bib_id",
+    "mms_id",
+    "portfolio_id",
+    "action",
+    "bib_handling",
+    "target_mms_id",
+    "target_portfolio_id",
+    "po_line",
+)
+ID_FIELDS = ("voyager_bib_id", "mms_id", "portfolio_id", "target_mms_id", "target_portfolio_id")
+FIELD_LABELS = {
+    "voyager_bib_id": "Voyager Bib ID",
+    "mms_id": "MMS ID",
+    "portfolio_id": "Portfolio ID",
+    "action": "Action",
+    "bib_handling": "Bib handling",
+    "target_mms_id": "Target MMS ID",
+    "target_portfolio_id": "Target Portfolio ID",
+    "po_line": "PO Line",
+}
+
+
+@dataclass
+class Problem:
+    """Something wrong with the file, said so that a person can find and fix it.
+
+    ``row`` is the row number Excel shows; ``column`` the column letter Excel shows.
+    """
+
+    message: str
+    sheet: str | None = None
+    row: int | None = None
+    column: str | None = None
+    column_name: str | None = None
+
+    def where(self) -> str:
+        parts = []
+        if self.sheet:
+            parts.append(f"sheet '{self.sheet}'")
+        if self.row:
+            parts.append(f"row {self.row}")
+        if self.column:
+            parts.append(f"column {self.column}" + (f" ({self.column_name})" if self.column_name else ""))
+        elif self.column_name:
+            parts.append(f"column {self.column_name}")
+        return ", ".join(parts)
+
+    def __str__(self) -> str:
+        where = self.where()
+        return f"{where}: {self.message}" if where else self.message
+
+
+@dataclass
+class Row:
+    """One data row of the staff's sheet, with its IDs cleaned to text.
+
+    ``values`` holds every original cell of the row, in column order, so the results
+    workbook can give staff back their own columns untouched.
+    """
+
+    number: int
+    values: list[Any]
+    action: Action | None = None
+    action_text: str = ""
+    mms_id: str | None = None
+    portfolio_id: str | None = None
+    voyager_bib_id: str | None = None
+    target_mms_id: str | None = None
+    target_portfolio_id: str | None = None
+    po_line: str | None = None
+    bib_handling: BibHandling | None = None
+    bib_handling_text: str = ""
+
+
+@dataclass
+class Sheet:
+    """What intake read from a workbook: the action sheet, its header and its rows."""
+
+    source: Path
+    sheet_name: str
+    header_row: int
+    headers: list[str]
+    columns: dict[str, int]
+    rows: list[Row] = field(default_factory=list)
+    mode: Mode | None = None
+    email_to: list[str] = field(default_factory=list)
+    # Cell-level problems found while reading (a rounded ID, a date in an ID column, ...).
+    problems: list[Problem] = field(default_factory=list)
+
+    def column_letter(self, field_name: str) -> str | None:
+        index = self.columns.get(field_name)
+        return None if index is None else column_letter(index)
+
+
+def column_letter(index: int) -> str:
+    """0-based column index -> Excel letters: 0 -> A, 25 -> Z, 26 -> AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+@dataclass
+class AlmaErrorInfo:
+    """What Alma said when it refused: kept for the results workbook and the audit log."""
+
+    code: str
+    message: str
+    tracking_id: str = ""
+
+    def __str__(self) -> str:
+        text = f"{self.code}: {self.message}"
+        return text + (f" (tracking ID {self.tracking_id})" if self.tracking_id else "")
+
+
+@dataclass
+class RowResult:
+    """What happened to one row, in words staff can act on."""
+
+    row: Row
+    outcome: Outcome
+    details: str
+    mms_id: str | None = None
+    portfolio_id: str | None = None
+    alma_error: AlmaErrorInfo | None = None
+    backup: str | None = None
+    step: str | None = None
