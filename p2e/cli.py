@@ -1,0 +1,154 @@
+"""The command line: each verb is a thin call into the package (tests call the same functions).
+
+    python processor.py demo                 the whole job on the embedded Alma sandbox, no key needed
+    python processor.py run FILE [--preview] process one workbook now, exactly as the watcher would
+    python processor.py validate FILE        check a workbook without calling Alma
+    python processor.py template             write the blank staff template into templates/
+    python processor.py sandbox              serve the embedded Alma sandbox until stopped
+    python processor.py watch [--once]       poll the inbox folder
+    python processor.py restore RESULTS.xlsx re-create what a run deleted
+
+Exit codes: 0 processed with no failed row; 1 processed with failed or not-run rows;
+2 file rejected or configuration invalid.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .config import ConfigError, Settings, load_settings
+from .pipeline import EXIT_OK, EXIT_REJECTED, check_file, process_file
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+def settings_from(config: str | None) -> Settings:
+    """``--config PATH``, else ``config.env`` beside processor.py when present, else the environment."""
+    if config:
+        return load_settings(config)
+    default = PROJECT / "config.env"
+    if default.is_file():
+        return load_settings(default)
+    return load_settings(None, base_dir=PROJECT)
+
+
+def cmd_run(args) -> int:
+    settings = settings_from(args.config)
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"There is no file at {path}.", file=sys.stderr)
+        return EXIT_REJECTED
+    if not args.preview:
+        settings.require_alma()
+    outcome = process_file(path, settings, preview=True if args.preview else None)
+    print(outcome.summary())
+    return outcome.exit_code
+
+
+def cmd_validate(args) -> int:
+    settings = settings_from(args.config)
+    path = Path(args.file)
+    sheet, problems = check_file(path, settings)
+    if problems:
+        print(f"{path.name}: {len(problems)} problem(s) to fix before this file can run:")
+        for problem in problems:
+            print(f"  - {problem}")
+        return EXIT_REJECTED
+    counts: dict[str, int] = {}
+    for row in sheet.rows:
+        counts[row.action.value] = counts.get(row.action.value, 0) + 1
+    detail = ", ".join(f"{n} {a}" for a, n in counts.items())
+    print(f"{path.name}: no problems found in sheet '{sheet.sheet_name}': {len(sheet.rows)} rows ({detail}). "
+          "Nothing was sent to Alma.")
+    return EXIT_OK
+
+
+def cmd_template(args) -> int:
+    from .template import write_template
+
+    settings_from(args.config)
+    target = Path(args.output) if args.output else PROJECT / "templates" / "P2E-cleanup-template.xlsx"
+    write_template(target)
+    print(f"Wrote the staff template: {target}")
+    return EXIT_OK
+
+
+def cmd_sandbox(args) -> int:
+    from .sandbox import serve_from_cli
+
+    settings_from(args.config)
+    workbook_out = Path(args.workbook) if args.workbook else PROJECT / "inbox" / "sandbox-generated.xlsx"
+    serve_from_cli(port=args.port, seed_path=args.seed, generate=args.generate, latency_ms=args.latency,
+                   rate_limit=args.rate_limit, workbook_out=workbook_out if args.generate else None)
+    return EXIT_OK
+
+
+def cmd_demo(args) -> int:
+    from .demo import run_demo
+
+    settings = settings_from(args.config) if args.config else None
+    return run_demo(PROJECT, settings=settings, rows=args.rows)
+
+
+def cmd_watch(args) -> int:
+    from .watch import watch
+
+    settings = settings_from(args.config)
+    settings.require_alma()
+    return watch(settings, once=args.once)
+
+
+def cmd_restore(args) -> int:
+    from .restore import restore
+
+    settings = settings_from(args.config)
+    settings.require_alma()
+    return restore(Path(args.results), settings)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="processor.py", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="Settings come from config.env (see config.env.example) and the environment.")
+    sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    def verb(name: str, handler, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("--config", metavar="PATH", help="settings file (default: config.env beside processor.py)")
+        p.set_defaults(handler=handler)
+        return p
+
+    p = verb("demo", cmd_demo, "run the whole job on the embedded Alma sandbox (no Alma key needed)")
+    p.add_argument("--rows", type=int, default=12, help="rows in the sample workbook (default 12)")
+    p = verb("run", cmd_run, "process one workbook now, exactly as the watcher would; results to the outbox")
+    p.add_argument("file")
+    p.add_argument("--preview", action="store_true", help="reads only: say what would happen, change nothing")
+    p = verb("validate", cmd_validate, "check a workbook without calling Alma and print every problem")
+    p.add_argument("file")
+    p = verb("template", cmd_template, "write the blank staff template into templates/")
+    p.add_argument("--output", help="where to write it (default templates/P2E-cleanup-template.xlsx)")
+    p = verb("sandbox", cmd_sandbox, "serve the embedded Alma sandbox until stopped (Ctrl-C)")
+    p.add_argument("--port", type=int, default=8990)
+    p.add_argument("--seed", help="a JSON seed file to load")
+    p.add_argument("--generate", type=int, metavar="N", help="generate an I-Share-like library of N rows")
+    p.add_argument("--workbook", help="where to write the generated library's annotated P2E workbook")
+    p.add_argument("--latency", type=float, default=0, metavar="MS", help="added latency per call, in ms")
+    p.add_argument("--rate-limit", type=float, default=25, metavar="N", help="per-second threshold (default 25)")
+    p = verb("watch", cmd_watch, "poll the inbox folder and process what arrives")
+    p.add_argument("--once", action="store_true", help="process what is there now, then exit (for cron/Task Scheduler)")
+    p = verb("restore", cmd_restore, "re-create what a run deleted, from its results workbook and backups")
+    p.add_argument("results", help="the results workbook of the run to undo")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except ConfigError as exc:
+        print(f"Configuration problem: {exc}", file=sys.stderr)
+        return EXIT_REJECTED
+    except KeyboardInterrupt:
+        print("Stopped.", file=sys.stderr)
+        return 130

@@ -1,0 +1,155 @@
+"""The run journal: a small SQLite database that makes runs resumable and re-runs idempotent.
+
+Written before and after every write to Alma, so that after a crash, ``kill -9`` or a power
+cut the next start knows, for each row, which writes were sent, which were confirmed, and
+which rows already have their final result. Nothing in here is needed to read the results
+workbook; it is the processor's memory, kept in ``STATE_DIR``.
+
+Tables:
+  runs     one row per processing of a file (keyed by the file's SHA-256 and mode)
+  steps    each write: 'started' before it is sent, 'done' once Alma answered
+  results  each row's final result, so a resumed run does not redo finished rows
+  deleted  every portfolio this installation has deleted (evidence for "Already done")
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .model import AlmaErrorInfo, Outcome, Row, RowResult
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY, file_name TEXT, file_sha256 TEXT, mode TEXT,
+    status TEXT, started TEXT, updated TEXT, resume_after TEXT
+);
+CREATE TABLE IF NOT EXISTS steps (
+    run_id TEXT, row_number INTEGER, step TEXT, state TEXT, detail TEXT, time TEXT,
+    PRIMARY KEY (run_id, row_number, step)
+);
+CREATE TABLE IF NOT EXISTS results (
+    run_id TEXT, row_number INTEGER, outcome TEXT, details TEXT, mms_id TEXT, portfolio_id TEXT,
+    alma_error TEXT, backup TEXT, step TEXT, time TEXT,
+    PRIMARY KEY (run_id, row_number)
+);
+CREATE TABLE IF NOT EXISTS deleted (
+    portfolio_id TEXT PRIMARY KEY, mms_id TEXT, run_id TEXT, time TEXT
+);
+"""
+
+# Run states
+RUNNING = "running"          # being processed, or interrupted while being processed
+PAUSED = "paused"            # stopped on Alma's daily allowance; resumes after midnight UTC
+FINISHED = "finished"
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass
+class Run:
+    run_id: str
+    file_name: str
+    file_sha256: str
+    mode: str
+    status: str
+    resumed: bool = False
+    resume_after: str | None = None
+
+
+class Journal:
+    """Thread-safe access to the journal database. One per process is enough."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")  # a confirmed step survives a power cut
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _exec(self, sql: str, args: tuple = ()) -> list[tuple]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    # -- runs -----------------------------------------------------------------------------
+    def start_run(self, file_name: str, file_sha256: str, mode: str) -> Run:
+        """Resume the unfinished run of this very file (same content, same mode), or begin one."""
+        found = self._exec(
+            "SELECT run_id, status, resume_after FROM runs WHERE file_sha256=? AND mode=? AND status!=? "
+            "ORDER BY started DESC LIMIT 1", (file_sha256, mode, FINISHED))
+        if found:
+            run_id, status, resume_after = found[0]
+            self._exec("UPDATE runs SET status=?, updated=? WHERE run_id=?", (RUNNING, _now(), run_id))
+            return Run(run_id, file_name, file_sha256, mode, RUNNING, resumed=True, resume_after=resume_after)
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+        run_id = f"{stamp}-{file_sha256[:8]}-{uuid.uuid4().hex[:4]}"
+        self._exec("INSERT INTO runs VALUES (?,?,?,?,?,?,?,NULL)",
+                   (run_id, file_name, file_sha256, mode, RUNNING, _now(), _now()))
+        return Run(run_id, file_name, file_sha256, mode, RUNNING)
+
+    def set_status(self, run_id: str, status: str, resume_after: str | None = None) -> None:
+        self._exec("UPDATE runs SET status=?, updated=?, resume_after=? WHERE run_id=?",
+                   (status, _now(), resume_after, run_id))
+
+    def unfinished_runs(self) -> list[Run]:
+        rows = self._exec("SELECT run_id, file_name, file_sha256, mode, status, resume_after FROM runs WHERE status!=?",
+                          (FINISHED,))
+        return [Run(r[0], r[1], r[2], r[3], r[4], resume_after=r[5]) for r in rows]
+
+    # -- steps ----------------------------------------------------------------------------
+    def step_started(self, run_id: str, row: int, step: str, detail: dict | None = None) -> None:
+        self._exec("INSERT OR REPLACE INTO steps VALUES (?,?,?,?,?,?)",
+                   (run_id, row, step, "started", json.dumps(detail or {}), _now()))
+
+    def step_done(self, run_id: str, row: int, step: str) -> None:
+        self._exec("UPDATE steps SET state='done', time=? WHERE run_id=? AND row_number=? AND step=?",
+                   (_now(), run_id, row, step))
+
+    def step(self, run_id: str, row: int, step: str) -> tuple[str, dict] | None:
+        """(state, detail) of a step of this run, or None if it was never started."""
+        found = self._exec("SELECT state, detail FROM steps WHERE run_id=? AND row_number=? AND step=?",
+                           (run_id, row, step))
+        return (found[0][0], json.loads(found[0][1] or "{}")) if found else None
+
+    # -- results --------------------------------------------------------------------------
+    def record_result(self, run_id: str, result: RowResult) -> None:
+        error = json.dumps(result.alma_error.__dict__) if result.alma_error else None
+        self._exec("INSERT OR REPLACE INTO results VALUES (?,?,?,?,?,?,?,?,?,?)",
+                   (run_id, result.row.number, result.outcome.value, result.details, result.mms_id,
+                    result.portfolio_id, error, result.backup, result.step, _now()))
+
+    def forget_result(self, run_id: str, row: int) -> None:
+        self._exec("DELETE FROM results WHERE run_id=? AND row_number=?", (run_id, row))
+
+    def results(self, run_id: str, rows: dict[int, Row]) -> dict[int, RowResult]:
+        """Final results already recorded for this run, keyed by row number."""
+        found: dict[int, RowResult] = {}
+        for number, outcome, details, mms, pid, error, backup, step, _ in self._exec(
+                "SELECT row_number, outcome, details, mms_id, portfolio_id, alma_error, backup, step, time "
+                "FROM results WHERE run_id=?", (run_id,)):
+            if number not in rows:
+                continue
+            info = AlmaErrorInfo(**json.loads(error)) if error else None
+            found[number] = RowResult(rows[number], Outcome(outcome), details, mms, pid, info, backup, step)
+        return found
+
+    # -- evidence across runs -------------------------------------------------------------
+    def mark_deleted(self, portfolio_id: str, mms_id: str, run_id: str) -> None:
+        self._exec("INSERT OR REPLACE INTO deleted VALUES (?,?,?,?)", (portfolio_id, mms_id, run_id, _now()))
+
+    def deleted_by(self, portfolio_id: str) -> tuple[str, str] | None:
+        """(run_id, time) if this installation deleted the portfolio before."""
+        found = self._exec("SELECT run_id, time FROM deleted WHERE portfolio_id=?", (portfolio_id,))
+        return (found[0][0], found[0][1]) if found else None
