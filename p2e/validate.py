@@ -1,0 +1,249 @@
+"""Every rule that needs no network, checked on the whole file before anything is sent to Alma.
+
+``validate(sheet, settings)`` returns the problems intake found in the cells plus every
+whole-file rule below; an empty list means the file may run. A file with any problem is
+rejected whole: nothing is changed in Alma for any of its rows.
+
+Rules, each with a message written for the person who filled in the sheet:
+
+* the columns the processor needs are there (and, if not, which columns it did find);
+* every action is delete, relink or keep; every bib handling is delete, suppress or keep;
+* a delete or relink row says which record it is about (MMS ID, Portfolio ID, or a
+  Voyager Bib ID the settings can turn into an MMS ID);
+* a relink row has a target, and the target is not the row's own record;
+* one portfolio gets one action; a portfolio kept as a relink target is not deleted
+  elsewhere; no row repeats another;
+* all Alma IDs end in the same institution code;
+* the file has rows, and not only keep rows.
+"""
+from __future__ import annotations
+
+from collections import Counter
+
+from .config import Settings
+from .ids import institution_suffix, label
+from .model import Action, BibHandling, Problem, Row, Sheet, column_letter
+
+ALMA_ID_FIELDS = ("mms_id", "portfolio_id", "target_mms_id", "target_portfolio_id")
+ACTING = (Action.DELETE, Action.RELINK)
+
+
+def validate(sheet: Sheet, settings: Settings) -> list[Problem]:
+    """``sheet.problems`` plus every whole-file rule; an empty list means OK to run."""
+    return list(sheet.problems) + _Checker(sheet, settings).run()
+
+
+class _Checker:
+    def __init__(self, sheet: Sheet, settings: Settings):
+        self.sheet = sheet
+        self.settings = settings
+        self.problems: list[Problem] = []
+        # cells intake already complained about: no second message for the same cell
+        self.flagged = {(p.row, p.column) for p in sheet.problems if p.row and p.column}
+
+    # -- helpers ------------------------------------------------------------------------
+    def where(self, row: Row | None, field_name: str | None) -> dict:
+        index = self.sheet.columns.get(field_name) if field_name else None
+        return {
+            "sheet": self.sheet.sheet_name,
+            "row": row.number if row is not None else None,
+            "column": column_letter(index) if index is not None else None,
+            "column_name": (self.sheet.headers[index] if index is not None and index < len(self.sheet.headers) else None)
+            or (label(field_name) if field_name else None),
+        }
+
+    def add(self, message: str, row: Row | None = None, field_name: str | None = None) -> None:
+        self.problems.append(Problem(message, **self.where(row, field_name)))
+
+    def was_flagged(self, row: Row, field_name: str) -> bool:
+        return (row.number, self.sheet.column_letter(field_name)) in self.flagged
+
+    def found_columns(self) -> str:
+        names = [f"{column_letter(i)} ({h})" for i, h in enumerate(self.sheet.headers) if h]
+        return ", ".join(names) if names else "none"
+
+    # -- rules --------------------------------------------------------------------------
+    def run(self) -> list[Problem]:
+        sheet = self.sheet
+        if not sheet.rows:
+            self.problems.append(Problem(
+                f"The sheet '{sheet.sheet_name}' has a header row (row {sheet.header_row}) but no rows below it: "
+                "add the rows to process under the header and put the file back.",
+                sheet=sheet.sheet_name, row=sheet.header_row,
+            ))
+            return self.problems
+        if not self.columns_present():
+            return self.problems
+        for row in sheet.rows:
+            self.row_rules(row)
+        self.conflicts()
+        self.institution_codes()
+        if not any(row.action in ACTING for row in sheet.rows) and not any(
+            row.action is None for row in sheet.rows
+        ):
+            self.problems.append(Problem(
+                "Every row is marked keep (or has an empty Action cell), so there is nothing to do: "
+                "write delete or relink in the Action column of the rows to change, and put the file back.",
+                sheet=sheet.sheet_name, row=sheet.header_row, column=sheet.column_letter("action"),
+                column_name=self.where(None, "action")["column_name"],
+            ))
+        return self.problems
+
+    def columns_present(self) -> bool:
+        cols = self.sheet.columns
+        if not any(name in cols for name in ("mms_id", "portfolio_id", "voyager_bib_id")):
+            self.problems.append(Problem(
+                "The sheet has no column for the record to work on: add a column headed MMS ID "
+                "(or Portfolio ID, or Voyager Bib ID). Columns found: " + self.found_columns() + ".",
+                sheet=self.sheet.sheet_name, row=self.sheet.header_row,
+            ))
+            return False
+        relinks = [row for row in self.sheet.rows if row.action is Action.RELINK]
+        if relinks and not any(name in cols for name in ("target_mms_id", "target_portfolio_id")):
+            self.problems.append(Problem(
+                f"Row {relinks[0].number} asks to relink, but the sheet has no Target MMS ID column "
+                "(the record the PO line moves to): add a column headed Target MMS ID (or Target Portfolio ID) "
+                "and fill it in for every relink row. Columns found: " + self.found_columns() + ".",
+                sheet=self.sheet.sheet_name, row=self.sheet.header_row,
+            ))
+            return False
+        return True
+
+    def row_rules(self, row: Row) -> None:
+        if row.action is None:
+            self.add(f"Unknown action '{row.action_text}': write delete, relink or keep.", row, "action")
+        if row.bib_handling is None and row.bib_handling_text and row.action is not Action.KEEP:
+            self.add(f"Unknown bib handling '{row.bib_handling_text}': write delete, suppress or keep "
+                     "(or leave it empty to use the usual setting).", row, "bib_handling")
+        if row.action not in ACTING:
+            return
+        action = row.action.value
+        if not (row.mms_id or row.portfolio_id or row.voyager_bib_id):
+            if not any(self.was_flagged(row, f) for f in ("mms_id", "portfolio_id", "voyager_bib_id")):
+                field_name = next(f for f in ("mms_id", "portfolio_id", "voyager_bib_id") if f in self.sheet.columns)
+                self.add(f"This row says {action} but has no MMS ID, Portfolio ID or Voyager Bib ID: "
+                         "fill in the MMS ID of the P2E record.", row, field_name)
+        elif row.voyager_bib_id and not (row.mms_id or row.portfolio_id) and not (
+            self.settings.mms_id_suffix or self.settings.other_system_id_pattern
+        ):
+            if not self.was_flagged(row, "mms_id"):
+                self.add(
+                    f"This row has only a Voyager Bib ID ({row.voyager_bib_id}), and the processor has not been told how "
+                    "to find that record in Alma: fill in the MMS ID, or ask whoever runs the processor to add "
+                    "MMS_ID_SUFFIX (the digits after the bib ID in your MMS IDs, for example MMS_ID_SUFFIX=12205899) "
+                    "or OTHER_SYSTEM_ID_PATTERN (for example OTHER_SYSTEM_ID_PATTERN=(UIUdb){bib_id}) to config.env.",
+                    row, "voyager_bib_id")
+        if row.action is Action.RELINK:
+            if not (row.target_mms_id or row.target_portfolio_id):
+                if not (self.was_flagged(row, "target_mms_id") or self.was_flagged(row, "target_portfolio_id")):
+                    field_name = "target_mms_id" if "target_mms_id" in self.sheet.columns else "target_portfolio_id"
+                    self.add("This row says relink but has no Target MMS ID: fill in the MMS ID of the record the "
+                             "PO line should move to (the Community Zone record you keep), or change the action.",
+                             row, field_name)
+            if row.target_mms_id and row.target_mms_id == row.mms_id:
+                self.add(f"The Target MMS ID is the same as the MMS ID ({row.mms_id}): the target must be the other "
+                         "record (the Community Zone record you keep), not the P2E record being removed.",
+                         row, "target_mms_id")
+            if row.target_portfolio_id and row.target_portfolio_id == row.portfolio_id:
+                self.add(f"The Target Portfolio ID is the same as the Portfolio ID ({row.portfolio_id}): the target "
+                         "must be the other portfolio (the Community Zone one you keep), not the P2E portfolio being removed.",
+                         row, "target_portfolio_id")
+        elif row.target_mms_id or row.target_portfolio_id:
+            pass  # a target on a delete row is harmless: it is only used by relink
+
+    def conflicts(self) -> None:
+        """One action per portfolio, no repeated rows, no target that another row deletes."""
+        seen: dict[tuple[str, str], Row] = {}
+        for row in self.sheet.rows:
+            if row.action is None or (row.action is Action.KEEP and not row.action_text):
+                continue  # unknown (already reported) or unmarked
+            key, what, field_name = self.record_key(row)
+            if key is None:
+                continue
+            first = seen.get(key)
+            if first is None:
+                seen[key] = row
+                continue
+            if first.action is not row.action:
+                self.add(f"{what} is marked {row.action.value} here but {first.action.value} in row {first.number}: "
+                         "give each portfolio one action (delete one of the two rows).", row, "action")
+            elif (first.target_mms_id, first.target_portfolio_id) != (row.target_mms_id, row.target_portfolio_id):
+                self.add(f"{what} is relinked to a different target here than in row {first.number}: "
+                         "a portfolio's PO line can move to one record only; keep the right row and delete the other.",
+                         row, "target_mms_id" if "target_mms_id" in self.sheet.columns else "target_portfolio_id")
+            else:
+                self.add(f"This row repeats row {first.number} ({what[0].lower() + what[1:]}, {row.action.value}): "
+                         "delete one of the two rows.", row, field_name)
+
+        # A target another row removes.
+        removed_portfolios = {r.portfolio_id: r for r in self.sheet.rows if r.action in ACTING and r.portfolio_id}
+        removed_bibs = {
+            r.mms_id: r for r in self.sheet.rows
+            if r.action in ACTING and r.mms_id and (r.bib_handling or self.settings.bib_handling) is not BibHandling.RETAIN
+        }
+        for row in self.sheet.rows:
+            if row.action is not Action.RELINK:
+                continue
+            other = removed_portfolios.get(row.target_portfolio_id) if row.target_portfolio_id else None
+            if other is not None and other is not row:
+                self.add(f"Portfolio {row.target_portfolio_id} is the relink target here, but row {other.number} "
+                         f"{other.action.value}s it: a portfolio cannot be both removed and kept. "
+                         "Check which portfolio is the P2E one.", row, "target_portfolio_id")
+            other = removed_bibs.get(row.target_mms_id) if row.target_mms_id else None
+            if other is not None and other is not row:
+                handling = (other.bib_handling or self.settings.bib_handling).staff_word
+                self.add(f"Record {row.target_mms_id} is the relink target here, but row {other.number} removes its "
+                         f"portfolio and {'deletes' if handling == 'delete' else 'suppresses'} the record: the record "
+                         "you keep cannot also be removed. Check which record is the P2E one.", row, "target_mms_id")
+
+    def record_key(self, row: Row) -> tuple[tuple[str, str] | None, str, str]:
+        if row.portfolio_id:
+            return ("portfolio", row.portfolio_id), f"Portfolio {row.portfolio_id}", "portfolio_id"
+        if row.mms_id:
+            return ("mms", row.mms_id), f"The record with MMS ID {row.mms_id}", "mms_id"
+        if row.voyager_bib_id:
+            return ("bib", row.voyager_bib_id), f"The record with Voyager Bib ID {row.voyager_bib_id}", "voyager_bib_id"
+        return None, "", ""
+
+    def institution_codes(self) -> None:
+        """Alma IDs end in the institution's 4-digit code; one that differs is from elsewhere.
+
+        MMS IDs and portfolio IDs are compared within their own kind; MMS_ID_SUFFIX, when
+        set, says what the MMS IDs must end in.
+        """
+        expected = None
+        if self.settings.mms_id_suffix and len(self.settings.mms_id_suffix) >= 4:
+            expected = self.settings.mms_id_suffix[-4:]
+        self.same_code(("mms_id", "target_mms_id"), "MMS IDs", expected)
+        self.same_code(("portfolio_id", "target_portfolio_id"), "portfolio IDs", None)
+
+    def same_code(self, fields: tuple[str, ...], kind: str, expected: str | None) -> None:
+        ids = [
+            (row, f, institution_suffix(getattr(row, f)))
+            for row in self.sheet.rows if row.action in ACTING
+            for f in fields if getattr(row, f)
+        ]
+        ids = [(row, f, code) for row, f, code in ids if code]
+        if not ids:
+            return
+        counts = Counter(code for _, _, code in ids)
+        if expected is None:
+            if len(counts) == 1:
+                return
+            code, count = counts.most_common(1)[0]
+            if count * 2 <= len(ids):
+                shown = ", ".join(c for c, _ in counts.most_common(5))
+                self.problems.append(Problem(
+                    f"The {kind} in this file end in different institution codes ({shown}), so the processor cannot "
+                    "tell which is yours. Alma IDs end in the 4-digit code of the institution that owns them: use only "
+                    "your own institution's IDs.", sheet=self.sheet.sheet_name, row=self.sheet.header_row))
+                return
+            expected = code
+        for row, f, code in ids:
+            if code != expected:
+                self.add(f"This {label(f)} ({getattr(row, f)}) ends in {code}, but your institution's {kind} end in "
+                         f"{expected}: it belongs to another institution or to the Network Zone, or Excel changed it. "
+                         "Use your own institution's ID for this record.", row, f)
+
+
+__all__ = ["validate"]
