@@ -128,7 +128,7 @@ def run_task(ctx: RunContext, task: Task) -> RowResult | PendingDelete:
     with ctx.client.for_row(task.row.number):
         try:
             if task.action is Action.KEEP:
-                return RowResult(task.row, Outcome.KEPT, "Kept: nothing was changed in Alma, as the row asks.",
+                return RowResult(task.row, Outcome.KEPT, "Nothing was changed in Alma, as the row asks.",
                                  mms_id=task.mms_id, portfolio_id=task.portfolio_id)
             _resolve_mms_id(ctx, task)
             if task.action is Action.DELETE:
@@ -257,7 +257,10 @@ def _check_target(ctx: RunContext, task: Task) -> dict | None:
     if target is None:
         raise _stop(Outcome.SKIPPED, f"The record you keep (Target MMS ID {task.target_mms_id}) is not in Alma. "
                                      "Check the ID. Nothing was changed.")
+    link_type, _ = R.bib_link(target)
     if task.target_portfolio_id:
+        if link_type == "CZ" and any(ave.get("8") == task.target_portfolio_id for ave in R.available_portfolios(target)):
+            return None  # the AVE fields read with the bib show that portfolio active on a CZ-linked record
         portfolio = ctx.client.get_portfolio_or_none(task.target_mms_id, task.target_portfolio_id)
         if portfolio is None:
             raise _stop(Outcome.SKIPPED, f"Portfolio {task.target_portfolio_id} is not on the record you keep "
@@ -267,7 +270,6 @@ def _check_target(ctx: RunContext, task: Task) -> dict | None:
                                          f"{task.target_portfolio_id} is not an available Community Zone portfolio. "
                                          "Nothing was changed.")
         return portfolio
-    link_type, _ = R.bib_link(target)
     if link_type == "CZ" and R.available_portfolios(target):
         return None  # the AVE fields read with the bib show an active portfolio on a CZ-linked record
     return _target_candidates(ctx, task)[0]
@@ -381,10 +383,11 @@ def _relink(ctx: RunContext, task: Task) -> RowResult | PendingDelete:
                                      "Check the ID. Nothing was changed.")
     po_line = _find_po_line(ctx, task, portfolio)
     if task.target_portfolio_id:
-        target = _check_target(ctx, task)
+        _check_target(ctx, task)
     else:
-        target = _single_target_portfolio(ctx, task)
-        target = ctx.client.get_portfolio(task.target_mms_id, task.target_portfolio_id)
+        _single_target_portfolio(ctx, task)
+    # The full portfolio, read just before it is changed (Alma's PUT replaces the whole record).
+    target = ctx.client.get_portfolio(task.target_mms_id, task.target_portfolio_id)
     backup = _back_up(ctx, task, bib=bib, portfolio=portfolio, po_line=po_line, target_portfolio=target)
     number = task.po_line
     if ctx.preview:

@@ -58,9 +58,9 @@ class Progress:
         f = self.figures()
         pct = 100 * f["done"] / self.total if self.total else 100
         limit = f" (limit {self.rate_limit:g})" if self.rate_limit else ""
-        left = _duration(f["seconds_left"]) if f["seconds_left"] is not None else "estimating"
+        left = f"about {_duration(f['seconds_left'])} left" if f["seconds_left"] is not None else "time left not known yet"
         return (f"{self.label}: {f['done']:,} of {self.total:,} rows done ({pct:.0f}%), "
-                f"{f['calls_per_s']:.1f} Alma calls per second{limit}, about {left} left")
+                f"{f['calls_per_s']:.1f} Alma calls per second{limit}, {left}")
 
     def report(self) -> None:
         text = self.line()
