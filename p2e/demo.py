@@ -19,11 +19,12 @@ from .pipeline import process_file
 
 
 def run_demo(project: Path, *, settings: Settings | None = None, rows: int = 12, random_seed: int = 7,
-             stream=sys.stdout) -> int:
+             stream=None) -> int:
     from .sandbox import Sandbox, generate_library, write_workbook
 
+    stream = stream or sys.stdout
     base = settings or load_settings(None, environ={}, base_dir=project)
-    demo_dir = project / "demo"
+    demo_dir = base.state_dir / "demo"
     library = generate_library(rows, random_seed=random_seed)
     with Sandbox.start(seed=library.seed) as sandbox:
         settings = replace(base, alma_api_key=sandbox.api_key, base_url=sandbox.url, region=None,
