@@ -94,24 +94,27 @@ class Store:
         self._linked: dict[str, list[str]] = {}
         self._services: dict[str, str] = {}
         self._counter = itertools.count(1)
+        # Seed records are shared with the caller's seed (memory: 100,000-row libraries) and
+        # copied on first write (_mutable), so a seed can start several sandboxes unchanged.
         for c in seed.get("e_collections", ()):
             rec = dict(c)
             self.e_collections[str(rec["id"])] = rec
             if rec.get("service_id"):
                 self._services[str(rec["service_id"])] = str(rec["id"])
         for b in seed.get("bibs", ()):
-            self._add_bib(dict(b))
+            self._add_bib(b)
         for h in seed.get("holdings", ()):
-            rec = dict(h)
+            rec = h
             self.holdings[str(rec["id"])] = rec
             self._bib_holdings.setdefault(rec["mms_id"], []).append(str(rec["id"]))
         for pol in seed.get("po_lines", ()):
-            rec = dict(pol)
+            rec = pol
             self.po_lines[rec["number"]] = rec
             if rec.get("mms_id"):
                 self._bib_pols.setdefault(rec["mms_id"], []).append(rec["number"])
         for p in seed.get("portfolios", ()):
-            self._add_portfolio(dict(p))
+            self._add_portfolio(p)
+        self._owned: set[int] = set()
 
     # ------------------------------------------------------------------ indexes
     def _add_bib(self, rec: dict) -> None:
@@ -141,6 +144,15 @@ class Store:
         self._bib_portfolios.setdefault(rec["mms_id"], []).append(pid)
         if rec.get("po_line"):
             self._pol_portfolios.setdefault(rec["po_line"], []).append(pid)
+
+    def _mutable(self, table: dict, key: str) -> dict:
+        """The record ``table[key]``, copied first if it still belongs to the seed."""
+        rec = table[key]
+        if id(rec) not in self._owned:
+            rec = copy.deepcopy(rec)
+            table[key] = rec
+            self._owned.add(id(rec))
+        return rec
 
     def _new_id(self, prefix: str, exists) -> str:
         while True:
@@ -480,6 +492,7 @@ class Store:
             if link.get("type") != "NZ":
                 raise AlmaError("401652", "General Error - The record is not linked to the Network Zone.")
             self._drop_bib_index(rec)
+            rec = self._mutable(self.bibs, mms_id)
             rec["linked_record_id"] = {"value": None, "type": None}
             rec["network_numbers"] = [n for n in rec.get("network_numbers") or () if not n.startswith("(EXLNZ-")]
             self._add_bib(rec)
@@ -492,6 +505,7 @@ class Store:
                 raise AlmaError("40166454", "Error - Not supported from the community zone.")
             fields = _parse_bib_xml(xml_body)
             self._drop_bib_index(rec)
+            rec = self._mutable(self.bibs, mms_id)
             # swap-all: rest_bib.xsd says suppress_from_publishing defaults to true when omitted
             rec["suppress_from_publishing"] = fields.get("suppress_from_publishing") or "true"
             rec["suppress_from_external_search"] = fields.get("suppress_from_external_search") or "false"
@@ -648,6 +662,7 @@ class Store:
                     self._pol_portfolios[old].remove(pid)
                 if pol:
                     self._pol_portfolios.setdefault(pol, []).append(pid)
+            rec = self._mutable(self.portfolios, pid)
             rec["po_line"] = pol
             rec["availability"] = avail
             rec["_put"] = put
@@ -672,7 +687,7 @@ class Store:
             brec = self.bibs[mms_id]
             link = (brec.get("linked_record_id") or {}).get("type")
             if bib == "suppress":
-                brec["suppress_from_publishing"] = "true"
+                self._mutable(self.bibs, mms_id)["suppress_from_publishing"] = "true"
                 return
             if link == "CZ":
                 return  # a CZ-linked bib is never deleted by the API (the CZ removes it itself)
@@ -736,6 +751,7 @@ class Store:
                 raise AlmaError("401871", "PO Line not found.")
             if not body:
                 raise AlmaError("401676", "Request body not found.")
+            rec = self._mutable(self.po_lines, number)
             current_mms = rec.get("mms_id") or ""
             new_mms = _val((body.get("resource_metadata") or {}).get("mms_id")) or current_mms
             if new_mms != current_mms and self.pol_relink == "accepted":
