@@ -27,6 +27,9 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
+from xml.etree import ElementTree
+
+from defusedxml import DefusedXmlException
 
 from .ids import clean_id, display, label
 from .model import Action, BibHandling, ID_FIELDS, Mode, Problem, Row, Sheet, column_letter
@@ -118,6 +121,8 @@ MESSAGES = {
     "merged_data": "Some cells below the header are merged ({ranges}); only the first cell of a merged block holds a value, so the other rows would look empty. Unmerge them (select the sheet, then Home > Merge & Center > Unmerge Cells), fill in every row, and put the file back.",
     "hidden_rows": "{count} row{s} of the sheet {rows_are} hidden ({rows}). Hidden rows would be processed without anyone seeing them: unhide all rows (select the whole sheet, right-click a row number, Unhide; clear any filter), check them, and put the file back.",
     "formulas": "{count} cell{s} in the Action or ID columns {hold} a formula that has never been calculated ({cells}), so the processor cannot see its value. The file was probably saved by a program other than Excel: open it in Excel and save it again, or copy those columns and use Paste Special > Values.",
+    "damaged": "The file {name} is damaged: part of it cannot be read. Open it in Excel (let Excel repair it if it offers to), check the rows, save it as 'Excel Workbook (.xlsx)', and put it back in the folder.",
+    "unsafe": "The file {name} contains XML features the processor refuses to read for safety (entity or document type declarations), which Excel never writes. Open it in Excel, save it as 'Excel Workbook (.xlsx)', and put it back in the folder.",
     "unreadable": "The processor could not read the file {name}. Open it in Excel, save it again as 'Excel Workbook (.xlsx)', and put it back in the folder. If this keeps happening, send the file to the team that runs the processor.",
     "csv_encoding": "The file {name} is not a text file the processor can read (it is not in UTF-8 or Windows text encoding). Open it in Excel and save it as 'Excel Workbook (.xlsx)' or 'CSV UTF-8', and put that file in the folder.",
 }
@@ -260,7 +265,13 @@ def _read_xlsx(path: Path, max_file_mb: float) -> Sheet:
         with path.open("rb") as stream:
             try:
                 wb = openpyxl.load_workbook(stream, read_only=True, data_only=True, keep_links=False)
-            except (InvalidFileException, KeyError, IndexError, TypeError, ValueError):
+            except (DefusedXmlException, ElementTree.ParseError):
+                raise
+            except (InvalidFileException, KeyError, IndexError, TypeError, ValueError) as exc:
+                # openpyxl wraps XML errors in a ValueError: the cause says which it was
+                cause = _xml_cause(exc)
+                if cause is not None:
+                    raise cause from None
                 raise _reject("not_a_workbook", name=name, suffix=path.suffix.lower()) from None
             try:
                 return _read_loaded_workbook(wb, path)
@@ -268,6 +279,20 @@ def _read_xlsx(path: Path, max_file_mb: float) -> Sheet:
                 wb.close()
     except (zipfile.BadZipFile, EOFError, zlib.error):
         raise _reject("truncated", name=name) from None
+    except ElementTree.ParseError:
+        raise _reject("damaged", name=name) from None
+    except DefusedXmlException:
+        raise _reject("unsafe", name=name) from None
+
+
+def _xml_cause(exc: BaseException) -> BaseException | None:
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, (DefusedXmlException, ElementTree.ParseError)):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 class _Parser:
