@@ -540,3 +540,15 @@ def test_keep_alive_session_survives_many_calls(sb):
     for _ in range(50):
         assert s.get(f"{sb.url}/almaws/v1/bibs/test", params={"apikey": sb.api_key}).status_code == 200
     assert sb.connections_opened == 1
+
+
+def test_po_line_on_a_cz_record_cannot_be_relinked_unless_switched(sb, alma):
+    pol = alma.get("/acq/po-lines/POL-1").json()
+    pol["resource_metadata"]["mms_id"] = {"value": CZ}
+    assert alma.put("/acq/po-lines/POL-1", json=pol).status_code == 200
+    back = alma.get("/acq/po-lines/POL-1").json()
+    back["resource_metadata"]["mms_id"] = {"value": OPEN_BIB}
+    r = alma.put("/acq/po-lines/POL-1", json=back)
+    assert r.status_code == 400 and error_of(r)["errorCode"] == "401876"
+    sb.set_options(pol_relink_from_cz="accepted")
+    assert alma.put("/acq/po-lines/POL-1", json=back).json()["resource_metadata"]["mms_id"]["value"] == OPEN_BIB

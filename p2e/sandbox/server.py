@@ -85,12 +85,15 @@ class Options:
     random_seed: int = 0
     pol_relink: str = "accepted"
     nz_bib_delete: str = "unlink_and_delete"
+    pol_relink_from_cz: str = "refused"
 
     def check(self) -> None:
         if self.pol_relink not in ("accepted", "ignored"):
             raise ValueError("pol_relink must be 'accepted' or 'ignored'")
         if self.nz_bib_delete not in ("unlink_and_delete", "retain"):
             raise ValueError("nz_bib_delete must be 'unlink_and_delete' or 'retain'")
+        if self.pol_relink_from_cz not in ("refused", "accepted"):
+            raise ValueError("pol_relink_from_cz must be 'refused' or 'accepted'")
         for name in ("error_rate", "drop_rate", "slow_rate"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be between 0 and 1")
@@ -257,7 +260,8 @@ class Sandbox:
         self._occurrences: collections.Counter = collections.Counter()
         self._tracking = 0
         self.connections_opened = 0  # TCP connections accepted (keep-alive check)
-        self.store = Store(seed, pol_relink=options.pol_relink, nz_bib_delete=options.nz_bib_delete)
+        self.store = Store(seed, pol_relink=options.pol_relink, nz_bib_delete=options.nz_bib_delete,
+                           pol_relink_from_cz=options.pol_relink_from_cz)
         self._httpd = _Server(("127.0.0.1", port), _Handler)
         self._httpd.sandbox = self  # type: ignore[attr-defined]
         self.port = self._httpd.server_address[1]
@@ -273,11 +277,11 @@ class Sandbox:
               daily_limit: int | None = None, latency_ms: float = 0, jitter_ms: float = 0,
               error_rate: float = 0.0, drop_rate: float = 0.0, slow_rate: float = 0.0, slow_ms: float = 0,
               random_seed: int = 0, pol_relink: str = "accepted",
-              nz_bib_delete: str = "unlink_and_delete") -> "Sandbox":
+              nz_bib_delete: str = "unlink_and_delete", pol_relink_from_cz: str = "refused") -> "Sandbox":
         options = Options(rate_limit=rate_limit, daily_limit=daily_limit, latency_ms=latency_ms,
                           jitter_ms=jitter_ms, error_rate=error_rate, drop_rate=drop_rate, slow_rate=slow_rate,
                           slow_ms=slow_ms, random_seed=random_seed, pol_relink=pol_relink,
-                          nz_bib_delete=nz_bib_delete)
+                          nz_bib_delete=nz_bib_delete, pol_relink_from_cz=pol_relink_from_cz)
         sb = cls(seed, port, options)
         sb._thread.start()
         return sb
@@ -296,6 +300,7 @@ class Sandbox:
                 self._daily_used = 0
         self.store.pol_relink = new.pol_relink
         self.store.nz_bib_delete = new.nz_bib_delete
+        self.store.pol_relink_from_cz = new.pol_relink_from_cz
 
     def state(self) -> dict:
         return self.store.state()

@@ -71,11 +71,13 @@ class Store:
     """Thread-safe in-memory Alma institution zone."""
 
     def __init__(self, seed: dict | None = None, *, base_url: str = "http://127.0.0.1",
-                 pol_relink: str = "accepted", nz_bib_delete: str = "unlink_and_delete"):
+                 pol_relink: str = "accepted", nz_bib_delete: str = "unlink_and_delete",
+                 pol_relink_from_cz: str = "refused"):
         self.lock = threading.RLock()
         self.base_url = base_url
         self.pol_relink = pol_relink
         self.nz_bib_delete = nz_bib_delete
+        self.pol_relink_from_cz = pol_relink_from_cz
         seed = seed or {}
         self.suffix = str(seed.get("institution_suffix") or "12205899")
         self.bibs: dict[str, dict] = {}
@@ -759,7 +761,8 @@ class Store:
                 if target is None:
                     raise AlmaError("401876", f"Failed to update PO Line. The MMS ID {new_mms} is not valid.")
                 cur = self.bibs.get(current_mms) or {}
-                if (cur.get("linked_record_id") or {}).get("type") == "CZ":
+                if (cur.get("linked_record_id") or {}).get("type") == "CZ" and self.pol_relink_from_cz == "refused":
+                    # Alma's UI: "Relink" cannot be used when the POL is linked to Community Zone records
                     raise AlmaError("401876", "Failed to update PO Line. A PO line linked to a Community Zone record cannot be relinked.")
                 if current_mms and number in self._bib_pols.get(current_mms, []):
                     self._bib_pols[current_mms].remove(number)
