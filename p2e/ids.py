@@ -170,7 +170,7 @@ def _check_text(raw: str, kind: str) -> tuple[str | None, str | None]:
             "format the column as Text and type or paste the ID again."
         )
     if not text.isascii() or not text.isdigit():
-        return None, f"This {name} ('{raw.strip()}') is not an ID: a {name} is digits only, for example {EXAMPLES[kind]}."
+        return None, f"This {name} ('{raw.strip()}') is not an ID: IDs are digits only, for example {EXAMPLES[kind]}."
     if kind in ("mms_id", "target_mms_id") and not text.startswith(MMS_PREFIX):
         hint = f" It looks like a portfolio ID: put it in the {'Target ' if kind.startswith('target') else ''}Portfolio ID column." if text.startswith(PORTFOLIO_PREFIX) else ""
         return None, f"This {name} ({text}) does not look like a bib MMS ID: bib MMS IDs start with 99, for example {EXAMPLES[kind]}.{hint}"
