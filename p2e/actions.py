@@ -512,33 +512,37 @@ def _verify_one(ctx: RunContext, item: PendingDelete, bib: dict | None) -> RowRe
     pid, mms = item.portfolio_id, item.mms_id
     prefix = f"{item.done_before} " if item.done_before else ""
 
-    def result(outcome: Outcome, text: str, step: str | None = None) -> RowResult:
+    def result(outcome: Outcome, text: str, step: str | None = None, bib_state: str | None = None) -> RowResult:
         return RowResult(item.task.row, outcome, prefix + text, mms_id=mms, portfolio_id=pid, backup=item.backup,
-                         step=step)
+                         step=step, bib=bib_state)
 
     if bib is None:
         # No bib means no portfolio: Alma keeps no portfolio without its bib.
         if item.nz_link:
             return result(Outcome.DONE, f"Deleted portfolio {pid} and its bib {mms}. The bib was linked to the "
                                         f"Network Zone: Alma unlinked it and deleted the local copy; the Network Zone "
-                                        f"record {item.nz_link} remains.")
+                                        f"record {item.nz_link} remains.", bib_state="deleted")
         if item.handling is BibHandling.DELETE:
-            return result(Outcome.DONE, f"Deleted portfolio {pid} and its bib {mms}: no other inventory remained.")
+            return result(Outcome.DONE, f"Deleted portfolio {pid} and its bib {mms}: no other inventory remained.",
+                          bib_state="deleted")
         return result(Outcome.DONE, f"Deleted portfolio {pid}. Its bib {mms} is no longer in Alma either, although "
-                                    f"the row asked to {item.handling.staff_word} it.")
+                                    f"the row asked to {item.handling.staff_word} it.", bib_state="deleted")
     if ctx.client.get_portfolio_or_none(mms, pid) is not None:
         return result(Outcome.FAILED, f"Alma answered that portfolio {pid} was deleted, but it is still on bib {mms}. "
                                       "Nothing else was changed; delete it in Alma or run this row again.",
                       step="read back")
     if item.handling is BibHandling.RETAIN:
-        return result(Outcome.DONE, f"Deleted portfolio {pid}; its bib {mms} was kept, as the row asks.")
+        return result(Outcome.DONE, f"Deleted portfolio {pid}; its bib {mms} was kept, as the row asks.",
+                      bib_state="kept")
     others = R.other_inventory(bib, pid) if R.has_availability_fields(bib) else []
     why = _why_bib_kept(ctx, item, bib, others)
     if item.handling is BibHandling.SUPPRESS:
         if R.is_suppressed(bib):
-            return result(Outcome.DONE, f"Deleted portfolio {pid} and suppressed its bib {mms} from publishing.")
-        return result(Outcome.DONE, f"Deleted portfolio {pid}; its bib {mms} was not suppressed {why}.")
-    return result(Outcome.DONE, f"Deleted portfolio {pid}; its bib {mms} was kept {why}.")
+            return result(Outcome.DONE, f"Deleted portfolio {pid} and suppressed its bib {mms} from publishing.",
+                          bib_state="suppressed")
+        return result(Outcome.DONE, f"Deleted portfolio {pid}; its bib {mms} was not suppressed {why}.",
+                      bib_state="kept")
+    return result(Outcome.DONE, f"Deleted portfolio {pid}; its bib {mms} was kept {why}.", bib_state="kept")
 
 
 def _why_bib_kept(ctx: RunContext, item: PendingDelete, bib: dict, others: list[str]) -> str:

@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS steps (
 );
 CREATE TABLE IF NOT EXISTS results (
     run_id TEXT, row_number INTEGER, outcome TEXT, details TEXT, mms_id TEXT, portfolio_id TEXT,
-    alma_error TEXT, backup TEXT, step TEXT, time TEXT,
+    alma_error TEXT, backup TEXT, step TEXT, bib TEXT, time TEXT,
     PRIMARY KEY (run_id, row_number)
 );
 CREATE TABLE IF NOT EXISTS deleted (
@@ -126,9 +126,9 @@ class Journal:
     # -- results --------------------------------------------------------------------------
     def record_result(self, run_id: str, result: RowResult) -> None:
         error = json.dumps(result.alma_error.__dict__) if result.alma_error else None
-        self._exec("INSERT OR REPLACE INTO results VALUES (?,?,?,?,?,?,?,?,?,?)",
+        self._exec("INSERT OR REPLACE INTO results VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                    (run_id, result.row.number, result.outcome.value, result.details, result.mms_id,
-                    result.portfolio_id, error, result.backup, result.step, _now()))
+                    result.portfolio_id, error, result.backup, result.step, result.bib, _now()))
 
     def forget_result(self, run_id: str, row: int) -> None:
         self._exec("DELETE FROM results WHERE run_id=? AND row_number=?", (run_id, row))
@@ -136,13 +136,13 @@ class Journal:
     def results(self, run_id: str, rows: dict[int, Row]) -> dict[int, RowResult]:
         """Final results already recorded for this run, keyed by row number."""
         found: dict[int, RowResult] = {}
-        for number, outcome, details, mms, pid, error, backup, step, _ in self._exec(
-                "SELECT row_number, outcome, details, mms_id, portfolio_id, alma_error, backup, step, time "
+        for number, outcome, details, mms, pid, error, backup, step, bib in self._exec(
+                "SELECT row_number, outcome, details, mms_id, portfolio_id, alma_error, backup, step, bib "
                 "FROM results WHERE run_id=?", (run_id,)):
             if number not in rows:
                 continue
             info = AlmaErrorInfo(**json.loads(error)) if error else None
-            found[number] = RowResult(rows[number], Outcome(outcome), details, mms, pid, info, backup, step)
+            found[number] = RowResult(rows[number], Outcome(outcome), details, mms, pid, info, backup, step, bib)
         return found
 
     # -- evidence across runs -------------------------------------------------------------

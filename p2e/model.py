@@ -233,3 +233,4 @@ class RowResult:
     alma_error: AlmaErrorInfo | None = None
     backup: str | None = None
     step: str | None = None
+    bib: str | None = None  # what became of the bib: deleted, suppressed, kept

@@ -25,7 +25,7 @@ import xlsxwriter
 
 from .model import Action, Outcome, Problem, RowResult, Sheet
 
-RESULT_COLUMNS = ["Result", "Details", "MMS ID", "Portfolio ID", "Alma error", "Backup"]
+RESULT_COLUMNS = ["Result", "Details", "MMS ID", "Portfolio ID", "Bib", "Alma error", "Backup"]
 OUTCOME_COLOURS = {
     Outcome.DONE: "#C6EFCE",
     Outcome.ALREADY_DONE: "#DDEBF7",
@@ -198,8 +198,9 @@ def _results_sheet(workbook, fmt: dict, name: str, sheet: Sheet, results: list[R
     ws.set_column(extra, extra, 13)
     ws.set_column(extra + 1, extra + 1, 70)
     ws.set_column(extra + 2, extra + 3, 20)
-    ws.set_column(extra + 4, extra + 4, 40)
-    ws.set_column(extra + 5, extra + 5, 30)
+    ws.set_column(extra + 4, extra + 4, 11)
+    ws.set_column(extra + 5, extra + 5, 40)
+    ws.set_column(extra + 6, extra + 6, 30)
     for i, result in enumerate(results, start=1):
         if compact:
             ws.write_number(i, 0, result.row.number)
@@ -207,7 +208,7 @@ def _results_sheet(workbook, fmt: dict, name: str, sheet: Sheet, results: list[R
             _write_cell(ws, i, first + j, value, fmt)
         ws.write_string(i, extra, result.outcome.value, fmt[result.outcome])
         ws.write_string(i, extra + 1, result.details, fmt["wrap"])
-        for k, value in enumerate((result.mms_id, result.portfolio_id,
+        for k, value in enumerate((result.mms_id, result.portfolio_id, result.bib,
                                    str(result.alma_error) if result.alma_error else "", result.backup), start=2):
             if value:
                 ws.write_string(i, extra + k, str(value), fmt["text"])
@@ -268,3 +269,62 @@ class AuditLog:
     def close(self) -> None:
         with self._lock:
             self._handle.close()
+
+
+def read_results(path: Path) -> list[dict]:
+    """The rows of a results workbook's Results sheet, as dicts keyed by header (``_row`` = sheet row)."""
+    import openpyxl
+
+    workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        if "Results" not in workbook.sheetnames:
+            raise ValueError(f"{Path(path).name} has no Results sheet: is it a results workbook from this processor?")
+        rows = workbook["Results"].iter_rows(values_only=True)
+        header = [str(h) if h is not None else "" for h in next(rows, ())]
+        found = []
+        for number, values in enumerate(rows, start=2):
+            record = {h: v for h, v in zip(header, values)}
+            record["_row"] = number
+            found.append(record)
+        return found
+    finally:
+        workbook.close()
+
+
+def write_restore_results(path: Path, source_name: str, restored: list) -> Path:
+    """One row per restored row: old and new IDs, result, details."""
+    workbook = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False,
+                                               "strings_to_urls": False})
+    try:
+        fmt = _formats(workbook)
+        ws = workbook.add_worksheet("Restore")
+        headers = ["Row", "Old MMS ID", "New MMS ID", "Old portfolio ID", "New portfolio ID", "PO line", "Result",
+                   "Details"]
+        for j, header in enumerate(headers):
+            ws.write_string(0, j, header, fmt["header"])
+        for i, r in enumerate(restored, start=1):
+            ws.write_number(i, 0, r.row)
+            for j, value in enumerate((r.old_mms_id, r.new_mms_id, r.old_portfolio_id, r.new_portfolio_id, r.po_line,
+                                       r.result, r.details), start=1):
+                ws.write_string(i, j, str(value or ""), fmt["text"])
+        ws.set_column(1, 5, 21)
+        ws.set_column(6, 6, 18)
+        ws.set_column(7, 7, 90)
+        ws.freeze_panes(1, 0)
+        ws.autofilter(0, 0, max(len(restored), 1), len(headers) - 1)
+        ws.write_string(len(restored) + 3, 0, f"Restored from the results of {source_name}.")
+    finally:
+        workbook.close()
+    return path
+
+
+def write_id_lists(folder: Path, stem: str, ids: list[str], per_file: int) -> list[Path]:
+    """Plain text lists of IDs, one per line, at most ``per_file`` per file (Alma's MDR limit)."""
+    ids = [str(i) for i in dict.fromkeys(ids) if i]
+    paths = []
+    for part, start in enumerate(range(0, len(ids), per_file), start=1):
+        suffix = f" {part}" if len(ids) > per_file else ""
+        path = unique_path(folder, f"{stem}{suffix}", ".txt")
+        path.write_text("\n".join(ids[start:start + per_file]) + "\n", encoding="utf-8")
+        paths.append(path)
+    return paths
