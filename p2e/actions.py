@@ -348,8 +348,9 @@ def _delete_portfolio(ctx: RunContext, task: Task, bib: dict, backup: str | None
         ctx.client.delete_portfolio(task.mms_id, task.portfolio_id, bib=task.bib_handling.value)
     except AlmaError as exc:
         if isinstance(exc, DailyThresholdReached):
+            ctx.journal.step_refused(ctx.run_id, task.row.number, "delete_portfolio")
             raise
-        ctx.journal.step_done(ctx.run_id, task.row.number, "delete_portfolio")
+        ctx.journal.step_refused(ctx.run_id, task.row.number, "delete_portfolio")
         state = f"{done_before} " if done_before else ""
         raise _stop(Outcome.FAILED, f"{state}Alma refused to delete portfolio {task.portfolio_id}; it and bib "
                                     f"{task.mms_id} are unchanged.", alma_error=exc.info, backup=backup,
@@ -359,11 +360,17 @@ def _delete_portfolio(ctx: RunContext, task: Task, bib: dict, backup: str | None
 
 
 def _resume_pending(ctx: RunContext, task: Task, step: str) -> PendingDelete | None:
-    """After a crash: a delete this run already sent is read back, never sent twice."""
+    """After a crash: a delete this run already sent is read back, never sent twice.
+
+    'done' means Alma accepted it; 'started' means the process died around the call, so the
+    portfolio is read: gone means the delete happened, still there means it never left.
+    """
     found = ctx.journal.step(ctx.run_id, task.row.number, step)
-    if not found:
+    if not found or found[0] == "refused":
         return None
-    _, detail = found
+    state, detail = found
+    if state == "started" and ctx.client.get_portfolio_or_none(detail["mms_id"], detail["portfolio_id"]) is not None:
+        return None  # the delete never reached Alma: do the row again, checks first
     task.portfolio_id = task.portfolio_id or detail.get("portfolio_id")
     return PendingDelete(task, detail["mms_id"], detail["portfolio_id"], BibHandling(detail["handling"]),
                          detail.get("done_before", ""), detail.get("nz_link", ""), detail.get("backup"))
@@ -467,9 +474,10 @@ def _write_step(ctx: RunContext, task: Task, step: str, backup: str, send: Calla
                                                                    "target": task.target_mms_id})
     try:
         send()
-    except DailyThresholdReached:
-        raise
     except AlmaError as exc:
+        ctx.journal.step_refused(ctx.run_id, task.row.number, step)
+        if isinstance(exc, DailyThresholdReached):
+            raise
         raise _stop(Outcome.FAILED, failure, alma_error=exc.info, backup=backup, step=step.replace("_", " ")) from None
     ctx.journal.step_done(ctx.run_id, task.row.number, step)
 

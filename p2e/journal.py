@@ -117,6 +117,11 @@ class Journal:
         self._exec("UPDATE steps SET state='done', time=? WHERE run_id=? AND row_number=? AND step=?",
                    (_now(), run_id, row, step))
 
+    def step_refused(self, run_id: str, row: int, step: str) -> None:
+        """Alma answered the write with a refusal: it did not happen."""
+        self._exec("UPDATE steps SET state='refused', time=? WHERE run_id=? AND row_number=? AND step=?",
+                   (_now(), run_id, row, step))
+
     def step(self, run_id: str, row: int, step: str) -> tuple[str, dict] | None:
         """(state, detail) of a step of this run, or None if it was never started."""
         found = self._exec("SELECT state, detail FROM steps WHERE run_id=? AND row_number=? AND step=?",
