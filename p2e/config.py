@@ -52,7 +52,7 @@ class Settings:
     state_dir: Path = Path("state")
     rate_limit: float = 25.0
     daily_reserve: int = 5000
-    workers: int = 4
+    workers: int = 8
     bib_handling: BibHandling = BibHandling.DELETE
     active_pol_policy: str = "skip"
     mms_id_suffix: str | None = None
@@ -148,7 +148,7 @@ def _parse(values: Mapping[str, str | None], source: str, base_dir: Path) -> Set
         except ValueError:
             raise ConfigError(f"{key} in {source} must be a {'whole ' if kind is int else ''}number{example}; it is '{raw}'.") from None
         if value < minimum or (minimum == 0 and value == 0 and key in ("ALMA_RATE_LIMIT", "WORKERS", "POLL_SECONDS", "HTTP_TIMEOUT", "MAX_FILE_MB")):
-            raise ConfigError(f"{key} in {source} must be more than {minimum:g}{example}; it is '{raw}'.")
+            raise ConfigError(f"{key} in {source} must be more than {minimum:g}; it is '{raw}'.")
         return value
 
     def folder(key: str, default: str) -> Path:
@@ -177,7 +177,7 @@ def _parse(values: Mapping[str, str | None], source: str, base_dir: Path) -> Set
     s.state_dir = folder("STATE_DIR", "state")
     s.rate_limit = number("ALMA_RATE_LIMIT", 25.0, example=" of calls per second, such as 25")
     s.daily_reserve = int(number("ALMA_DAILY_RESERVE", 5000, int, example=" of API calls to leave for other systems, such as 5000"))
-    s.workers = int(number("WORKERS", 4, int, example=" of rows worked on at once, such as 4"))
+    s.workers = int(number("WORKERS", 8, int, example=" of rows worked on at once, such as 4"))
     s.http_timeout = number("HTTP_TIMEOUT", 30.0, example=" of seconds, such as 30")
     s.max_retries = int(number("MAX_RETRIES", 6, int, example=", such as 6"))
     s.poll_seconds = number("POLL_SECONDS", 30.0, example=" of seconds, such as 30")

@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""Benchmark of the batch engine against the sandbox. Prints figures; asserts nothing.
+
+    .venv/bin/python benchmarks/bench_engine.py            # both parts
+    .venv/bin/python benchmarks/bench_engine.py --part limit
+    .venv/bin/python benchmarks/bench_engine.py --part memory --memory-rows 100000
+
+Part "limit": 3,182 delete rows (the CARLI guide's example collection) against a sandbox
+with Alma's 25 calls/s threshold and 150 ms latency, the client also at 25/s. Targets: at
+least 90% of the limit sustained, no 429, at most 3 calls per delete row.
+
+Part "memory": 100,000 delete rows with the sandbox's limit and latency off; reports the
+processor's peak memory. Target: under 300 MB.
+
+The sandbox and the processor run as separate processes (``processor.py sandbox`` and
+``processor.py run``), so the processor's peak memory is its own.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT))
+
+from p2e.sandbox import generate_library, save_seed, write_workbook  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url: str, seconds: float = 120) -> None:
+    import requests
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            requests.get(url + "/sandbox/requests", timeout=1)
+            return
+        except requests.RequestException:
+            time.sleep(0.2)
+    raise SystemExit(f"The sandbox at {url} did not start.")
+
+
+def run(rows: int, *, server_limit: float | None, latency_ms: float, client_limit: float, workers: int,
+        label: str) -> dict:
+    work = Path(tempfile.mkdtemp(prefix="p2e-bench-"))
+    library = generate_library(rows, random_seed=1, mix="delete-only")
+    seed = save_seed(library.seed, work / "seed.json")
+    workbook = work / "inbox" / f"bench {rows} rows.xlsx"
+    workbook.parent.mkdir()
+    write_workbook(library, workbook)
+    del library
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    sandbox_cmd = [sys.executable, str(PROJECT / "processor.py"), "sandbox", "--port", str(port), "--seed", str(seed),
+                   "--latency", str(latency_ms), "--rate-limit", str(server_limit or 0)]
+    sandbox = subprocess.Popen(sandbox_cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=PROJECT)
+    try:
+        wait_for(url)
+        from p2e.sandbox.server import API_KEY
+
+        config = work / "config.env"
+        config.write_text(f"ALMA_API_KEY={API_KEY}\nALMA_BASE_URL={url}\nINBOX_DIR={work / 'inbox'}\n"
+                          f"OUTBOX_DIR={work / 'outbox'}\nSTATE_DIR={work / 'state'}\n"
+                          f"ALMA_RATE_LIMIT={client_limit}\nWORKERS={workers}\nALMA_DAILY_RESERVE=0\n")
+        started = time.monotonic()
+        processor = subprocess.run([sys.executable, str(PROJECT / "processor.py"), "run", str(workbook), "--config",
+                                    str(config)], cwd=PROJECT, capture_output=True, text=True)
+        wall = time.monotonic() - started
+        peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    finally:
+        sandbox.terminate()
+        sandbox.wait()
+    if processor.returncode not in (0, 1):
+        print(processor.stdout, processor.stderr)
+        raise SystemExit(f"processor.py run failed with exit code {processor.returncode}")
+    audit = next((work / "outbox" / "audit").glob("*.jsonl"))
+    calls = throttled = 0
+    first = last = None
+    for line in audit.open(encoding="utf-8"):
+        record = json.loads(line)
+        calls += 1
+        throttled += record.get("alma_error") == "PER_SECOND_THRESHOLD"
+        first = first or record["time"]
+        last = record["time"]
+    summary = processor.stdout.strip().splitlines()[0]
+    figures = {
+        "label": label, "rows": rows, "wall_s": wall, "rows_per_s": rows / wall, "calls": calls,
+        "calls_per_row": calls / rows, "calls_per_s": calls / wall, "throttled_429": throttled,
+        "peak_mb": peak_mb, "summary": summary,
+    }
+    if server_limit:
+        figures["pct_of_limit"] = 100 * figures["calls_per_s"] / server_limit
+    return figures
+
+
+def show(f: dict) -> None:
+    print(f"\n== {f['label']}")
+    print(f"rows                 {f['rows']:,}")
+    print(f"wall time            {f['wall_s']:.1f} s  (processor start to finish, workbook read and results written)")
+    print(f"rows per second      {f['rows_per_s']:.2f}")
+    print(f"Alma calls           {f['calls']:,}  ({f['calls_per_row']:.3f} per row)")
+    line = f"calls per second     {f['calls_per_s']:.2f}"
+    if "pct_of_limit" in f:
+        line += f"  ({f['pct_of_limit']:.1f}% of the 25/s limit)"
+    print(line)
+    print(f"429 answers          {f['throttled_429']}")
+    print(f"processor peak RSS   {f['peak_mb']:.0f} MB")
+    print(f"processor said       {f['summary']}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--part", choices=("limit", "memory", "both"), default="both")
+    parser.add_argument("--rows", type=int, default=3182)
+    parser.add_argument("--memory-rows", type=int, default=100_000)
+    parser.add_argument("--workers", type=int, default=8)
+    args = parser.parse_args()
+    if args.part in ("limit", "both"):
+        show(run(args.rows, server_limit=25, latency_ms=150, client_limit=25, workers=args.workers,
+                 label=f"{args.rows:,} delete rows, sandbox at 25 calls/s and 150 ms latency, client at 25/s"))
+    if args.part in ("memory", "both"):
+        show(run(args.memory_rows, server_limit=None, latency_ms=0, client_limit=100_000, workers=args.workers,
+                 label=f"{args.memory_rows:,} delete rows, no limit and no latency (memory)"))
+
+
+if __name__ == "__main__":
+    main()
