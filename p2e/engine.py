@@ -115,36 +115,43 @@ def run_tasks(ctx: RunContext, tasks: list[Task], *, workers: int = 4, window: i
     if current:
         windows.append(current)
 
-    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="row") as pool:
-        for groups_in_window in windows:
-            window_tasks = [t for g in groups_in_window for t in g]
-            if stop.is_set() or not allowance_left():
-                for task in window_tasks:
-                    not_run(task)
-                continue
-            wanted = [m for t in window_tasks if t.action.value != "keep" for m in (t.mms_id, t.target_mms_id) if m]
-            try:
-                ctx.prefetch(wanted)
-            except DailyThresholdReached:
-                halt.set()
-                for task in window_tasks:
-                    not_run(task)
-                continue
-            pending: list[PendingDelete] = []
-            for found in pool.map(run_group, groups_in_window):
-                pending.extend(found)
-            try:
-                for result in verify_deletes(ctx, pending):
-                    finish(result)
-            except DailyThresholdReached:
-                halt.set()
-                for item in pending:
-                    finish(RowResult(item.task.row, Outcome.NOT_RUN,
-                                     f"Alma accepted the delete of portfolio {item.portfolio_id}, but the daily API "
-                                     "allowance ran out before it could be read back; the read-back runs automatically "
-                                     "after midnight UTC.", mms_id=item.mms_id, portfolio_id=item.portfolio_id,
-                                     backup=item.backup), final=False)
-            ctx.forget(wanted)
+    def run_window(groups_in_window: list[list[Task]]) -> None:
+        window_tasks = [t for g in groups_in_window for t in g]
+        if stop.is_set() or not allowance_left():
+            for task in window_tasks:
+                not_run(task)
+            return
+        wanted = [m for t in window_tasks if t.action.value != "keep" for m in (t.mms_id, t.target_mms_id) if m]
+        try:
+            ctx.prefetch(wanted)
+        except DailyThresholdReached:
+            halt.set()
+            for task in window_tasks:
+                not_run(task)
+            return
+        pending: list[PendingDelete] = []
+        for found in rows_pool.map(run_group, groups_in_window):
+            pending.extend(found)
+        try:
+            for result in verify_deletes(ctx, pending):
+                finish(result)
+        except DailyThresholdReached:
+            halt.set()
+            for item in pending:
+                finish(RowResult(item.task.row, Outcome.NOT_RUN,
+                                 f"Alma accepted the delete of portfolio {item.portfolio_id}, but the daily API "
+                                 "allowance ran out before it could be read back; the read-back runs automatically "
+                                 "after midnight UTC.", mms_id=item.mms_id, portfolio_id=item.portfolio_id,
+                                 backup=item.backup), final=False)
+        ctx.forget(wanted)
+
+    # Two windows in flight: while one waits for its batched read-back, the next one's rows
+    # already run, so the rate limiter always has a call ready. Windows never share a record
+    # (conflict groups are never split), so they cannot step on each other.
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="row") as rows_pool, \
+            ThreadPoolExecutor(max_workers=2, thread_name_prefix="window") as window_pool:
+        for future in [window_pool.submit(run_window, w) for w in windows]:
+            future.result()
     report.daily_limit_reached = halt.is_set()
     report.stopped = stop.is_set()
     return report

@@ -50,7 +50,7 @@ class RateLimiter:
     side never makes Alma count one call too many inside its one-second window.
     """
 
-    def __init__(self, rate: float | None, safety: float = 0.97):
+    def __init__(self, rate: float | None, safety: float = 0.95):
         self.interval = 0.0 if not rate else 1.0 / (rate * safety)
         self._next = time.monotonic()
         self._lock = threading.Lock()
