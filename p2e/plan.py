@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .actions import Task
 from .config import Settings
+from .ids import mms_id_from_bib_id
 from .model import Action, Sheet
 
 
@@ -29,7 +30,7 @@ def plan(sheet: Sheet, settings: Settings) -> list[Task]:
         )
         if not task.mms_id and row.voyager_bib_id and row.action is not Action.KEEP:
             if settings.mms_id_suffix:
-                task.mms_id = f"99{row.voyager_bib_id}{settings.mms_id_suffix}"
+                task.mms_id = mms_id_from_bib_id(row.voyager_bib_id, settings.mms_id_suffix)
                 task.mms_id_source = "rule"
             elif settings.other_system_id_pattern:
                 task.other_system_id = settings.other_system_id_pattern.replace("{bib_id}", row.voyager_bib_id)
