@@ -309,3 +309,30 @@ def results_rows_restore(path: Path) -> list[dict]:
     rows = [r for r in wb["Restore"].iter_rows(values_only=True)]
     header = rows[0]
     return [dict(zip(header, r)) for r in rows[1:] if r[0] is not None and isinstance(r[0], int)]
+
+
+def _filled_template(tmp_path: Path, library, mode: str, name: str) -> Path:
+    from p2e.template import write_template
+
+    path = write_template(tmp_path / "blank.xlsx")
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Actions"]
+    for i, r in enumerate(library.rows[:5], start=2):
+        for col, key in enumerate(("voyager_bib_id", "mms_id", "portfolio_id", "title", "action", "bib_handling",
+                                   "target_mms_id", "target_portfolio_id", "po_line"), start=1):
+            ws.cell(i, col, r[key] or None)
+    wb["Settings"]["B2"] = mode
+    target = tmp_path / "inbox" / name
+    target.parent.mkdir(exist_ok=True)
+    wb.save(target)
+    return target
+
+
+def test_the_templates_mode_setting_chooses_preview_or_apply(start_sandbox, settings_for, tmp_path):
+    sb, library = start_sandbox(rows=5, mix="delete-only")
+    preview = process_file(_filled_template(tmp_path, library, "Preview", "a.xlsx"), settings_for(sb), stream=None)
+    assert preview.mode.value == "preview" and {r["method"] for r in sb.requests} == {"GET"}
+    assert {r["Result"] for r in results_rows(preview.results_path)} == {"Preview"}
+    applied = process_file(_filled_template(tmp_path, library, "Apply", "b.xlsx"), settings_for(sb), stream=None)
+    assert applied.mode.value == "apply"
+    assert {r["Result"] for r in results_rows(applied.results_path)} == {"Done"}
