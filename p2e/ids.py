@@ -147,6 +147,8 @@ def _strip(text: str) -> str:
 
 
 def _check_text(raw: str, kind: str) -> tuple[str | None, str | None]:
+    if raw.isdigit() and raw.isascii():  # the usual case: plain digits, nothing to clean
+        return _check_shape(raw, raw, kind)
     name = label(kind)
     text = _strip(raw)
     if not text:
@@ -171,6 +173,12 @@ def _check_text(raw: str, kind: str) -> tuple[str | None, str | None]:
         )
     if not text.isascii() or not text.isdigit():
         return None, f"This {name} ('{raw.strip()}') is not an ID: IDs are digits only, for example {EXAMPLES[kind]}."
+    return _check_shape(text, raw, kind)
+
+
+def _check_shape(text: str, raw: str, kind: str) -> tuple[str | None, str | None]:
+    """``text`` is digits: does it look like the kind of ID its column holds?"""
+    name = label(kind)
     if kind in ("mms_id", "target_mms_id") and not text.startswith(MMS_PREFIX):
         hint = f" It looks like a portfolio ID: put it in the {'Target ' if kind.startswith('target') else ''}Portfolio ID column." if text.startswith(PORTFOLIO_PREFIX) else ""
         return None, f"This {name} ({text}) does not look like a bib MMS ID: bib MMS IDs start with 99, for example {EXAMPLES[kind]}.{hint}"

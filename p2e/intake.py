@@ -18,6 +18,7 @@ IDs are cleaned to text (see :mod:`p2e.ids`); an ID Excel has damaged becomes a
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import logging
 import re
@@ -150,6 +151,10 @@ def read_workbook(path: Path, *, max_file_mb: float = 50.0) -> Sheet:
     problems (a rounded ID, a date in an ID column) go to ``sheet.problems``.
     """
     path = Path(path)
+    # Intake builds hundreds of thousands of small objects and no cycles: the cyclic garbage
+    # collector would rescan them all again and again (a 100,000-row file took half as long again).
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -159,6 +164,9 @@ def read_workbook(path: Path, *, max_file_mb: float = 50.0) -> Sheet:
     except Exception:  # any surprise becomes one plain message; the detail goes to the log
         log.exception("could not read %s", path)
         raise _reject("unreadable", name=path.name) from None
+    finally:
+        if gc_was_enabled:
+            gc.enable()
 
 
 def _read(path: Path, max_file_mb: float) -> Sheet:
@@ -242,7 +250,6 @@ def _find_header(rows: Iterator[_RawRow]) -> _RawRow | None:
 # --- xlsx / xlsm ------------------------------------------------------------------------
 
 def _read_xlsx(path: Path, max_file_mb: float) -> Sheet:
-    import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
     name = path.name
@@ -264,7 +271,7 @@ def _read_xlsx(path: Path, max_file_mb: float) -> Sheet:
     try:
         with path.open("rb") as stream:
             try:
-                wb = openpyxl.load_workbook(stream, read_only=True, data_only=True, keep_links=False)
+                wb = _load_workbook(stream)
             except (DefusedXmlException, ElementTree.ParseError):
                 raise
             except (InvalidFileException, KeyError, IndexError, TypeError, ValueError) as exc:
@@ -295,74 +302,237 @@ def _xml_cause(exc: BaseException) -> BaseException | None:
     return None
 
 
-class _Parser:
-    """openpyxl's own streaming worksheet parser, also noting hidden rows and uncalculated formulas.
+# --- fast, safe streaming XML ----------------------------------------------------------
+#
+# openpyxl parses with defusedxml, which swaps in the pure-Python expat wrapper: safe, but a
+# 100,000-row sheet then takes most of a minute. The sheet data and the shared strings (the
+# bulk of a workbook) are parsed here with the C parser instead, after checking the XML
+# prolog: entity and DTD attacks need a <!DOCTYPE ...>, which XML allows only there. Anything
+# unusual (a DOCTYPE, a non-UTF-8 part) goes to defusedxml, which refuses DTDs outright.
 
-    Read-only worksheets drop the row attributes and merged ranges their parser sees; we
-    drive the parser ourselves to keep them, in one pass over the XML.
-    """
+_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_ROW, _C, _V, _F, _IS, _T, _R = (_NS + t for t in ("row", "c", "v", "f", "is", "t", "r"))
+_MERGE_CELL = _NS + "mergeCell"
+_CHUNK = 1 << 16
+
+
+def _prolog_is_plain(buf: bytes) -> bool | None:
+    """True: the root element starts before any DOCTYPE; False: a DOCTYPE or odd encoding; None: need more bytes."""
+    i, n = 0, len(buf)
+    if buf.startswith(b"\xef\xbb\xbf"):
+        i = 3
+    elif buf[:4].count(b"\x00") or buf.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return False  # UTF-16/32: let defusedxml handle it
+    while True:
+        while i < n and buf[i] in b" \t\r\n":
+            i += 1
+        if i >= n:
+            return None
+        if buf[i] != 0x3C:  # '<'
+            return True  # not XML at all: the parser reports it
+        if buf.startswith(b"<?", i):
+            j = buf.find(b"?>", i)
+        elif buf.startswith(b"<!--", i):
+            j = buf.find(b"-->", i)
+            j = j + 1 if j >= 0 else j
+        elif buf.startswith(b"<!", i) or n - i < 9:
+            return False if buf.startswith(b"<!", i) else None
+        else:
+            return True
+        if j < 0:
+            return None
+        i = j + 2
+
+
+def _iterparse(src, events=("end",)):
+    """(event, element) pairs like iterparse, using the C parser when the prolog is plain."""
+    from xml.etree.ElementTree import XMLPullParser
+
+    head = b""
+    verdict = None
+    while verdict is None:
+        chunk = src.read(_CHUNK)
+        head += chunk
+        verdict = _prolog_is_plain(head)
+        if not chunk or len(head) > (1 << 20):
+            verdict = bool(verdict)
+    if not verdict:
+        from defusedxml.ElementTree import iterparse as defused_iterparse
+
+        yield from defused_iterparse(io.BufferedReader(_Prefixed(head, src)), events=events)
+        return
+    parser = XMLPullParser(events=events)
+    # read_events() pops this deque one Python step at a time; reading it whole is much faster.
+    events_queue = getattr(parser, "_events_queue", None)
+    data = head
+    while data:
+        parser.feed(data)
+        if events_queue is None:
+            yield from parser.read_events()
+        elif events_queue:
+            if isinstance(events_queue[-1], Exception):  # feed() queues a syntax error instead of raising it
+                raise events_queue.pop()
+            yield from events_queue
+            events_queue.clear()
+        data = src.read(_CHUNK)
+    parser.close()
+    yield from parser.read_events()
+
+
+class _Prefixed(io.RawIOBase):
+    """A stream that replays ``head`` and then the rest of ``src``."""
+
+    def __init__(self, head: bytes, src):
+        self.head, self.src = head, src
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        if self.head:
+            n = min(len(b), len(self.head))
+            b[:n], self.head = self.head[:n], self.head[n:]
+            return n
+        data = self.src.read(len(b))
+        b[: len(data)] = data
+        return len(data)
+
+
+def _read_shared_strings(src) -> list[str]:
+    strings = []
+    append = strings.append
+    for _, element in _iterparse(src):
+        if element.tag == _NS + "si":
+            t = element.find(_T)
+            if t is not None:
+                text = t.text or ""
+            else:  # rich text: the runs' texts (phonetic guides left out)
+                text = "".join(r.findtext(_T) or "" for r in element.iterfind(_R))
+            append(text.replace("x005F_", ""))
+            element.clear()
+    return strings
+
+
+def _load_workbook(stream):
+    """openpyxl.load_workbook(read_only=True, data_only=True) with the shared strings read fast."""
+    from openpyxl.reader.excel import ExcelReader
+    from openpyxl.xml.constants import SHARED_STRINGS
+
+    class Reader(ExcelReader):
+        def read_strings(self):
+            ct = self.package.find(SHARED_STRINGS)
+            if ct is not None:
+                with self.archive.open(ct.PartName[1:]) as src:
+                    self.shared_strings = _read_shared_strings(src)
+
+    reader = Reader(stream, read_only=True, data_only=True, keep_links=False)
+    reader.read()
+    return reader.wb
+
+
+_COLUMN_CACHE: dict[str, int] = {}
+
+
+def _column_index(ref: str) -> int:
+    """'AB12' -> 27 (0-based)."""
+    letters = ref.rstrip("0123456789")
+    index = _COLUMN_CACHE.get(letters)
+    if index is None:
+        index = 0
+        for ch in letters.upper():
+            index = index * 26 + (ord(ch) - 64)
+        index -= 1
+        _COLUMN_CACHE[letters] = index
+    return index
+
+
+class _Parser:
+    """Stream one read-only worksheet's rows: cached values (as openpyxl's data_only mode gives
+    them), which rows are hidden, which cells hold a formula with no cached value, and the
+    merged ranges (they come after the rows in the file)."""
 
     def __init__(self, ws):
-        from openpyxl.worksheet._reader import FORMULA_TAG, WorkSheetParser
-
-        formula_tag = FORMULA_TAG
-
-        class Parser(WorkSheetParser):
-            row_hidden = False
-
-            def parse_row(self, row):  # the base class stores every row's attributes; we keep one flag
-                r = row.get("r")
-                if r is not None:
-                    self.row_counter = int(float(r))
-                else:
-                    self.row_counter += 1
-                self.col_counter = 0
-                self.row_hidden = row.get("hidden") in ("1", "true")
-                return self.row_counter, [self.parse_cell(el) for el in row]
-
-            def parse_cell(self, element):
-                cell = super().parse_cell(element)
-                if cell["value"] is None and element.find(formula_tag) is not None:
-                    cell["formula"] = True
-                return cell
-
-        self.ws = ws
         wb = ws.parent
+        self.ws = ws
+        self.strings = ws._shared_strings
+        self.date_formats = wb._date_formats
+        self.timedelta_formats = wb._timedelta_formats
+        self.epoch = wb.epoch
         self.source = ws._get_source()
-        self.parser = Parser(
-            self.source, ws._shared_strings, data_only=True, epoch=wb.epoch,
-            date_formats=wb._date_formats, timedelta_formats=wb._timedelta_formats,
-        )
+        self.merged: list[str] = []
 
     def rows(self) -> Iterator[_RawRow]:
+        from openpyxl.utils.datetime import from_excel, from_ISO8601
+
+        strings, date_formats, timedelta_formats, epoch = self.strings, self.date_formats, self.timedelta_formats, self.epoch
+        counter = 0
         try:
-            for number, cells in self.parser.parse():
-                if not cells:
-                    if self.parser.row_hidden:
-                        yield _RawRow(number, [], True)
-                    continue
-                width = max(c["column"] for c in cells)
-                values: list[Any] = [None] * width
-                formulas: set[int] = set()
-                for c in cells:
-                    values[c["column"] - 1] = c["value"]
-                    if "formula" in c:
-                        formulas.add(c["column"] - 1)
-                yield _RawRow(number, values, self.parser.row_hidden, formulas)
+            for _, element in _iterparse(self.source):
+                tag = element.tag
+                if tag == _ROW:
+                    r = element.get("r")
+                    counter = int(float(r)) if r else counter + 1
+                    hidden = element.get("hidden") in ("1", "true")
+                    values: list[Any] = []
+                    formulas: set[int] = set()
+                    col = -1
+                    for c in element:
+                        if c.tag != _C:
+                            continue
+                        ref = c.get("r")
+                        col = _column_index(ref) if ref else col + 1
+                        kind = c.get("t", "n")
+                        if kind == "inlineStr":
+                            node = c.find(_IS)
+                            if node is None:
+                                value = None
+                            else:
+                                t = node.find(_T)
+                                value = (t.text or "") if t is not None else "".join(
+                                    x.findtext(_T) or "" for x in node.iterfind(_R))
+                        else:
+                            value = c.findtext(_V)
+                            if value is None or value == "":
+                                value = None
+                                if c.find(_F) is not None:
+                                    formulas.add(col)
+                            elif kind == "s":
+                                value = strings[int(value)]
+                            elif kind == "n":
+                                value = float(value) if ("." in value or "E" in value or "e" in value) else int(value)
+                                style = c.get("s")
+                                if style and int(style) in date_formats:
+                                    try:
+                                        value = from_excel(value, epoch, timedelta=int(style) in timedelta_formats)
+                                    except (OverflowError, ValueError):
+                                        value = "#VALUE!"
+                            elif kind == "b":
+                                value = bool(int(value))
+                            elif kind == "d":
+                                value = from_ISO8601(value)
+                            # "str" (formula text result) and "e" (error) stay text
+                        if value is not None:
+                            if col >= len(values):
+                                values.extend([None] * (col + 1 - len(values)))
+                            values[col] = value
+                    element.clear()  # the emptied row stays in the tree: about 70 bytes
+                    if values or hidden:
+                        yield _RawRow(counter, values, hidden, formulas)
+                elif tag == _MERGE_CELL:
+                    ref = element.get("ref")
+                    if ref:
+                        self.merged.append(ref)
         finally:
             self.close()
 
     @property
     def merged_ranges(self) -> list[tuple[str, int, int, int, int]]:
-        merged = self.parser.merged_cells
-        if not merged:
-            return []
-        out = []
-        for m in merged.mergeCell:
-            from openpyxl.utils.cell import range_boundaries
+        from openpyxl.utils.cell import range_boundaries
 
-            min_col, min_row, max_col, max_row = range_boundaries(m.ref)
-            out.append((m.ref, min_col - 1, min_row, max_col - 1, max_row))
+        out = []
+        for ref in self.merged:
+            min_col, min_row, max_col, max_row = range_boundaries(ref if ":" in ref else f"{ref}:{ref}")
+            out.append((ref, min_col - 1, min_row, max_col - 1, max_row))
         return out
 
     def close(self) -> None:

@@ -1,0 +1,112 @@
+"""Benchmark: intake + validation of a 100,000-row annotated P2E workbook.
+
+    .venv/bin/python benchmarks/bench_intake.py [ROWS] [--tracemalloc]
+
+Builds the workbook (xlsxwriter, constant memory; 14 columns like a CARLI P2E report plus the
+staff columns) in a temporary folder, then times read_workbook + validate and prints the
+seconds and the peak memory. Target: under 20 s and under 250 MB peak.
+
+Two memory figures: the peak of Python allocations during intake + validation (tracemalloc,
+measured in a second run because tracing slows Python down), and the process's peak resident
+size (ru_maxrss), which includes the interpreter and the libraries.
+"""
+from __future__ import annotations
+
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+import xlsxwriter
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from p2e.config import Settings  # noqa: E402
+from p2e.intake import read_workbook  # noqa: E402
+from p2e.validate import validate  # noqa: E402
+
+HEADER = ["BIB_ID", "Title", "ISSN/ISBN", "Location", "Type", "Provider", "856 URL", "PO number",
+          "MMS ID", "Portfolio ID", "Action", "Bib handling", "CZ MMS ID", "Staff note"]
+
+
+def build(path: Path, rows: int) -> None:
+    rnd = random.Random(42)
+    wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False,
+                                         "strings_to_formulas": False, "strings_to_urls": False})
+    ws = wb.add_worksheet("P2E")
+    ws.write_string(0, 0, "CARLI P2E report (benchmark)")
+    for col, header in enumerate(HEADER):
+        ws.write_string(2, col, header)
+    for i in range(rows):
+        r = i + 3
+        bib = 100000 + i
+        action = rnd.choices(("delete", "relink", "keep"), (70, 10, 20))[0]
+        ws.write_number(r, 0, bib)                                  # Voyager bib ID typed as a number
+        ws.write_string(r, 1, f"Title number {i} : a study of {rnd.randint(1, 10**6)}")
+        ws.write_string(r, 2, f"{rnd.randint(1000, 9999)}-{rnd.randint(1000, 9999)}")
+        ws.write_string(r, 3, "UIU e-resources")
+        ws.write_string(r, 4, "Portfolio")
+        ws.write_string(r, 5, rnd.choice(("Gale", "Alexander Street", "ProQuest", "EBSCO")))
+        ws.write_string(r, 6, f"http://provider.example.com/record/{bib}")
+        if i % 10 == 0:
+            ws.write_string(r, 7, f"PO-{bib}")
+        ws.write_string(r, 8, f"99{bib}12205899")                    # IDs as text
+        ws.write_string(r, 9, f"53{bib:09d}0005899")
+        ws.write_string(r, 10, action)
+        ws.write_string(r, 11, rnd.choice(("delete", "suppress", "")) or "delete")
+        if action == "relink":
+            ws.write_string(r, 12, f"99{900000000 + i}5899")
+        if i % 7 == 0:
+            ws.write_string(r, 13, "checked in Primo")
+    wb.close()
+
+
+def run(path: Path):
+    sheet = read_workbook(path, max_file_mb=200)
+    problems = validate(sheet, Settings())
+    return sheet, problems
+
+
+def measure(path: Path, trace: bool) -> None:
+    """Run in a fresh process so ru_maxrss is intake's alone, not the workbook build's."""
+    t0 = time.perf_counter()
+    sheet, problems = run(path)
+    seconds = time.perf_counter() - t0
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rss_mb = rss / 1024 / 1024 if sys.platform == "darwin" else rss / 1024
+    print(f"intake + validation: {seconds:.2f} s for {len(sheet.rows):,} rows, {len(problems)} problems")
+    print(f"peak resident memory of the process (ru_maxrss, interpreter included): {rss_mb:.0f} MB")
+    print(f"target (< 20 s, < 250 MB): {'met' if seconds < 20 and rss_mb < 250 else 'NOT met'}")
+    del sheet, problems
+    if trace:
+        tracemalloc.start()
+        run(path)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        print(f"peak Python allocations during intake + validation (tracemalloc): {peak / 1024 / 1024:.0f} MB")
+    else:
+        print("(add --tracemalloc for the peak of Python allocations; tracing makes that run slow)")
+
+
+def main() -> None:
+    if sys.argv[1:2] == ["--measure"]:
+        measure(Path(sys.argv[2]), "--tracemalloc" in sys.argv)
+        return
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    rows = int(args[0]) if args else 100_000
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bench.xlsx"
+        t0 = time.perf_counter()
+        build(path, rows)
+        print(f"built {rows:,} rows x {len(HEADER)} columns in {time.perf_counter() - t0:.1f} s "
+              f"({path.stat().st_size / 1024 / 1024:.1f} MB)")
+        extra = ["--tracemalloc"] if "--tracemalloc" in sys.argv else []
+        subprocess.run([sys.executable, __file__, "--measure", str(path), *extra], check=True)
+
+
+if __name__ == "__main__":
+    main()
