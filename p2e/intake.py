@@ -48,10 +48,10 @@ WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm")
 # Header synonyms, normalised (lower case, letters and digits only). The first name of each
 # list is the template's own header.
 SYNONYMS: dict[str, tuple[str, ...]] = {
-    "action": ("action", "actions", "staffaction", "todo", "p2eaction"),
+    "action": ("action", "actions", "staffaction", "p2eaction"),
     "voyager_bib_id": ("voyagerbibid", "bibid", "voyagerbib", "voyagerid", "voyagerbibnumber", "bibnumber", "ilsbibid"),
     "mms_id": ("mmsid", "mms", "almammsid", "p2emmsid", "bibmmsid", "sourcemmsid", "p2ebibmmsid"),
-    "portfolio_id": ("portfolioid", "pid", "p2eportfolioid", "portfolio", "sourceportfolioid", "electronicportfolioid"),
+    "portfolio_id": ("portfolioid", "pid", "p2eportfolioid", "sourceportfolioid", "electronicportfolioid"),
     "target_mms_id": ("targetmmsid", "czmmsid", "keepmmsid", "cztargetmmsid", "targetmms", "czrecordmmsid", "targetbibmmsid"),
     "target_portfolio_id": ("targetportfolioid", "czportfolioid", "cztargetportfolioid", "keepportfolioid", "targetpid", "czpid"),
     "po_line": ("poline", "pol", "polinenumber", "polnumber", "polineid", "p2epol", "purchaseorderline"),

@@ -400,3 +400,28 @@ def test_summary_counts_further_problems():
     exc = FileRejected([Problem("First."), Problem("Second."), Problem("Third.")])
     assert str(exc) == "First. (and 2 more problems)"
     assert str(FileRejected("Just one.")) == "Just one."
+
+
+@pytest.mark.parametrize("prolog", [
+    b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n',
+    b'<?xml version="1.0"?><!-- a comment first -->',
+])
+def test_entity_declarations_in_shared_strings_are_refused(tmp_path, prolog):
+    """Shared strings are parsed by intake's fast reader: it must refuse DTDs just like defusedxml."""
+    source = tmp_path / "good.xlsx"
+    wb = xlsxwriter.Workbook(str(source))  # xlsxwriter stores texts in xl/sharedStrings.xml
+    ws = wb.add_worksheet("P2E")
+    ws.write_string(0, 0, "MMS ID")
+    ws.write_string(0, 1, "Action")
+    ws.write_string(1, 0, MMS)
+    ws.write_string(1, 1, "delete")
+    wb.close()
+
+    def bomb(data: bytes) -> bytes:
+        body = data[data.index(b"<sst"):]
+        doctype = b'<!DOCTYPE sst [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+        return prolog + doctype + body.replace(b"<t>delete", b"<t>&b;delete", 1)
+
+    path = rewrite_member(source, tmp_path / "bomb.xlsx", "xl/sharedStrings.xml", bomb)
+    assert only_message(path).startswith(
+        "The file bomb.xlsx contains XML features the processor refuses to read for safety")
