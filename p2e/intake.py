@@ -312,6 +312,7 @@ def _xml_cause(exc: BaseException) -> BaseException | None:
 
 _NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _ROW, _C, _V, _F, _IS, _T, _R = (_NS + t for t in ("row", "c", "v", "f", "is", "t", "r"))
+_SHEET_DATA = _NS + "sheetData"
 _MERGE_CELL = _NS + "mergeCell"
 _CHUNK = 1 << 16
 
@@ -401,7 +402,12 @@ class _Prefixed(io.RawIOBase):
 def _read_shared_strings(src) -> list[str]:
     strings = []
     append = strings.append
-    for _, element in _iterparse(src):
+    root = None
+    for event, element in _iterparse(src, events=("start", "end")):
+        if event == "start":
+            if root is None:
+                root = element
+            continue
         if element.tag == _NS + "si":
             t = element.find(_T)
             if t is not None:
@@ -409,7 +415,7 @@ def _read_shared_strings(src) -> list[str]:
             else:  # rich text: the runs' texts (phonetic guides left out)
                 text = "".join(r.findtext(_T) or "" for r in element.iterfind(_R))
             append(text.replace("x005F_", ""))
-            element.clear()
+            root.clear()  # drop the finished <si> elements: a million of them would hold ~70 MB
     return strings
 
 
@@ -466,9 +472,14 @@ class _Parser:
 
         strings, date_formats, timedelta_formats, epoch = self.strings, self.date_formats, self.timedelta_formats, self.epoch
         counter = 0
+        sheet_data = None
         try:
-            for _, element in _iterparse(self.source):
+            for event, element in _iterparse(self.source, events=("start", "end")):
                 tag = element.tag
+                if event == "start":
+                    if tag == _SHEET_DATA:
+                        sheet_data = element
+                    continue
                 if tag == _ROW:
                     r = element.get("r")
                     counter = int(float(r)) if r else counter + 1
@@ -515,7 +526,9 @@ class _Parser:
                             if col >= len(values):
                                 values.extend([None] * (col + 1 - len(values)))
                             values[col] = value
-                    element.clear()  # the emptied row stays in the tree: about 70 bytes
+                    element.clear()
+                    if sheet_data is not None:
+                        sheet_data.clear()  # drop finished rows from the tree, so memory stays flat
                     if values or hidden:
                         yield _RawRow(counter, values, hidden, formulas)
                 elif tag == _MERGE_CELL:

@@ -13,6 +13,7 @@ Tables:
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 import threading
@@ -72,7 +73,10 @@ class Journal:
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")  # a confirmed step survives a power cut
+        # NORMAL survives a crash or kill -9. A write's 'started' record must also survive a power
+        # cut before the write is sent, so step_started commits with FULL (an fsync); that fsync
+        # also makes every earlier NORMAL commit durable.
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
 
     def close(self) -> None:
@@ -110,8 +114,14 @@ class Journal:
 
     # -- steps ----------------------------------------------------------------------------
     def step_started(self, run_id: str, row: int, step: str, detail: dict | None = None) -> None:
-        self._exec("INSERT OR REPLACE INTO steps VALUES (?,?,?,?,?,?)",
-                   (run_id, row, step, "started", json.dumps(detail or {}), _now()))
+        """Record, durably (fsync), that a write is about to be sent."""
+        with self._lock:
+            self._db.execute("PRAGMA synchronous=FULL")
+            try:
+                self._db.execute("INSERT OR REPLACE INTO steps VALUES (?,?,?,?,?,?)",
+                                 (run_id, row, step, "started", json.dumps(detail or {}), _now()))
+            finally:
+                self._db.execute("PRAGMA synchronous=NORMAL")
 
     def step_done(self, run_id: str, row: int, step: str) -> None:
         self._exec("UPDATE steps SET state='done', time=? WHERE run_id=? AND row_number=? AND step=?",
@@ -130,7 +140,7 @@ class Journal:
 
     # -- results --------------------------------------------------------------------------
     def record_result(self, run_id: str, result: RowResult) -> None:
-        error = json.dumps(result.alma_error.__dict__) if result.alma_error else None
+        error = json.dumps(dataclasses.asdict(result.alma_error)) if result.alma_error else None
         self._exec("INSERT OR REPLACE INTO results VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                    (run_id, result.row.number, result.outcome.value, result.details, result.mms_id,
                     result.portfolio_id, error, result.backup, result.step, result.bib, _now()))

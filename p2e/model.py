@@ -156,7 +156,7 @@ class Problem:
         return f"{where}: {self.message}" if where else self.message
 
 
-@dataclass
+@dataclass(slots=True)
 class Row:
     """One data row of the staff's sheet, with its IDs cleaned to text.
 
@@ -208,7 +208,7 @@ def column_letter(index: int) -> str:
     return letters
 
 
-@dataclass
+@dataclass(slots=True)
 class AlmaErrorInfo:
     """What Alma said when it refused: kept for the results workbook and the audit log."""
 
@@ -221,7 +221,7 @@ class AlmaErrorInfo:
         return text + (f" (tracking ID {self.tracking_id})" if self.tracking_id else "")
 
 
-@dataclass
+@dataclass(slots=True)
 class RowResult:
     """What happened to one row, in words staff can act on."""
 

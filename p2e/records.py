@@ -10,6 +10,7 @@ True
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from xml.etree import ElementTree
 
 OPEN_PO_LINE = lambda status: status not in ("CLOSED", "CANCELLED")  # noqa: E731
@@ -85,16 +86,25 @@ def _marc_fields(bib: dict, tag: str) -> list[dict[str, str]] | None:
         anies = anies[0] if anies else None
     if not anies:
         return None
-    text = re.sub(r"^<\?xml[^>]*\?>", "", str(anies).strip())
+    parsed = _inventory_fields(str(anies))
+    return None if parsed is None else [dict(f) for f in parsed.get(tag, ())]
+
+
+@lru_cache(maxsize=1024)
+def _inventory_fields(anies: str) -> dict[str, tuple] | None:
+    """AVA/AVE/AVD fields of one MARCXML record, parsed once however often a row asks."""
+    text = re.sub(r"^<\?xml[^>]*\?>", "", anies.strip())
     try:
         root = ElementTree.fromstring(text)
     except ElementTree.ParseError:
         return None
-    fields = []
+    fields: dict[str, list] = {}
     for field in root.iter():
-        if field.tag.rsplit("}", 1)[-1] == "datafield" and field.get("tag") == tag:
-            fields.append({sub.get("code"): (sub.text or "") for sub in field if sub.tag.rsplit("}", 1)[-1] == "subfield"})
-    return fields
+        tag = field.get("tag")
+        if field.tag.rsplit("}", 1)[-1] == "datafield" and tag in ("AVA", "AVE", "AVD"):
+            fields.setdefault(tag, []).append(tuple((sub.get("code"), sub.text or "") for sub in field
+                                                    if sub.tag.rsplit("}", 1)[-1] == "subfield"))
+    return {tag: tuple(values) for tag, values in fields.items()}
 
 
 def has_availability_fields(bib: dict) -> bool:
