@@ -403,43 +403,46 @@ def _relink(ctx: RunContext, task: Task) -> RowResult | PendingDelete:
         return RowResult(task.row, Outcome.PREVIEW, text, mms_id=task.mms_id, portfolio_id=task.portfolio_id,
                          backup=backup)
 
-    # Step 1: change the PO line's bib reference, then read it back.
+    # Step 1: change the PO line's bib reference ("Change Bib Reference"), then read it back.
     if R.po_line_bib(po_line) != task.target_mms_id:
         changed = copy.deepcopy(po_line)
-        metadata = changed.setdefault("resource_metadata", {})
-        metadata["mms_id"] = {"value": task.target_mms_id}
-        _write_step(ctx, task, "relink_po_line", backup,
-                    lambda: ctx.client.update_po_line(number, changed,
-                                                      verify=lambda: R.po_line_bib(ctx.client.get_po_line(number)) == task.target_mms_id),
-                    failure=f"Alma refused to change PO line {number}; it still points to the P2E record "
-                            f"{task.mms_id}, and nothing else was changed.")
-        after = ctx.client.get_po_line(number)
-        if R.po_line_bib(after) != task.target_mms_id:
-            raise _stop(Outcome.FAILED,
-                        f"Alma answered that PO line {number} was changed, but reading it back shows it still points "
-                        f"to {R.po_line_bib(after) or 'no record'}, not to {task.target_mms_id}. Nothing else was "
-                        f"changed. Use Change Bib Reference on PO line {number} in Alma, then run this row again.",
-                        backup=backup, step="change the PO line's bib reference")
+        changed.setdefault("resource_metadata", {})["mms_id"] = {"value": task.target_mms_id}
+        seen = {}
+
+        def po_line_moved() -> bool:
+            seen["bib"] = R.po_line_bib(ctx.client.get_po_line(number))
+            return seen["bib"] == task.target_mms_id
+
+        _write_and_prove(
+            ctx, task, "relink_po_line", backup,
+            send=lambda: ctx.client.update_po_line(number, changed, verify=po_line_moved), proven=po_line_moved,
+            refused=f"Alma refused to change PO line {number}; it still points to the P2E record {task.mms_id}, "
+                    "and nothing else was changed.",
+            ignored=lambda: f"Alma answered that PO line {number} was changed, but reading it back shows it still "
+                            f"points to {seen.get('bib') or 'no record'}, not to {task.target_mms_id}. Nothing else "
+                            f"was changed. Use Change Bib Reference on PO line {number} in Alma, then run this row again.",
+            label="change the PO line's bib reference")
 
     # Step 2: attach the PO line to the kept record's portfolio (the Acquisition tab), then read it back.
-    moved = f"PO line {number} now points to {task.target_mms_id}"
     if R.po_line_number(target) != number:
         attached = copy.deepcopy(target)
         attached["po_line"] = {"value": number}
-        _write_step(ctx, task, "attach_po_line", backup,
-                    lambda: ctx.client.update_portfolio(task.target_mms_id, task.target_portfolio_id, attached,
-                                                        verify=lambda: R.po_line_number(ctx.client.get_portfolio(
-                                                            task.target_mms_id, task.target_portfolio_id)) == number),
-                    failure=f"{moved}, but Alma refused to attach it to portfolio {task.target_portfolio_id}. "
-                            f"Attach it in Alma (portfolio {task.target_portfolio_id} > Acquisition tab), then delete "
-                            f"portfolio {task.portfolio_id}.")
-        after = ctx.client.get_portfolio(task.target_mms_id, task.target_portfolio_id)
-        if R.po_line_number(after) != number:
-            raise _stop(Outcome.FAILED,
-                        f"{moved}, but portfolio {task.target_portfolio_id} still does not show it after Alma answered "
-                        f"the change. Attach PO line {number} to portfolio {task.target_portfolio_id} in Alma "
-                        f"(Acquisition tab), then delete portfolio {task.portfolio_id}.",
-                        backup=backup, step="attach the PO line to the portfolio you keep")
+
+        def attached_to_target() -> bool:
+            return R.po_line_number(ctx.client.get_portfolio(task.target_mms_id, task.target_portfolio_id)) == number
+
+        moved = f"PO line {number} now points to {task.target_mms_id}"
+        manual = (f"Attach PO line {number} to portfolio {task.target_portfolio_id} in Alma (Acquisition tab), then "
+                  f"delete portfolio {task.portfolio_id}.")
+        _write_and_prove(
+            ctx, task, "attach_po_line", backup,
+            send=lambda: ctx.client.update_portfolio(task.target_mms_id, task.target_portfolio_id, attached,
+                                                     verify=attached_to_target),
+            proven=attached_to_target,
+            refused=f"{moved}, but Alma refused to attach it to portfolio {task.target_portfolio_id}. {manual}",
+            ignored=lambda: f"{moved}, but portfolio {task.target_portfolio_id} still does not show it after Alma "
+                            f"answered the change. {manual}",
+            label="attach the PO line to the portfolio you keep")
 
     # Step 3: delete the P2E portfolio and bib, as delete does.
     done = f"Moved PO line {number} to {task.target_mms_id} and attached it to portfolio {task.target_portfolio_id}."
@@ -467,6 +470,14 @@ def _find_po_line(ctx: RunContext, task: Task, portfolio: dict) -> dict:
             raise _stop(Outcome.SKIPPED, f"PO line {number} is not in Alma. Check the PO Line column. "
                                          "Nothing was changed.", alma_error=exc.info) from None
         raise
+
+
+def _write_and_prove(ctx: RunContext, task: Task, step: str, backup: str | None, *, send: Callable[[], object],
+                     proven: Callable[[], bool], refused: str, ignored: Callable[[], str], label: str) -> None:
+    """Send one write, then read it back: Alma may answer 200 and change nothing."""
+    _write_step(ctx, task, step, backup, send, failure=refused)
+    if not proven():
+        raise _stop(Outcome.FAILED, ignored(), backup=backup, step=label)
 
 
 def _write_step(ctx: RunContext, task: Task, step: str, backup: str, send: Callable[[], object], failure: str) -> None:

@@ -24,6 +24,12 @@ def _word(text: object) -> str:
     return " ".join(str(text or "").replace("\u00a0", " ").split()).lower()
 
 
+def _member(cls, text: object):
+    """The member of an enum whose value a cell names (forgiving case and spacing), or None."""
+    word = _word(text)
+    return next((member for member in cls if member.value == word), None)
+
+
 class Action(str, enum.Enum):
     """What staff ask for on one row."""
 
@@ -34,11 +40,7 @@ class Action(str, enum.Enum):
     @classmethod
     def parse(cls, text: object) -> "Action | None":
         """The action a cell names, forgiving case and spacing; None if it names none."""
-        word = _word(text)
-        for action in cls:
-            if word == action.value:
-                return action
-        return None
+        return _member(cls, text)
 
     @classmethod
     def allowed(cls) -> str:
@@ -60,10 +62,7 @@ class BibHandling(str, enum.Enum):
         word = _word(text)
         if word in ("keep", "retain", "do nothing", "nothing"):
             return cls.RETAIN
-        for handling in cls:
-            if word == handling.value:
-                return handling
-        return None
+        return _member(cls, text)
 
     @property
     def staff_word(self) -> str:
@@ -78,11 +77,7 @@ class Mode(str, enum.Enum):
 
     @classmethod
     def parse(cls, text: object) -> "Mode | None":
-        word = _word(text)
-        for mode in cls:
-            if word == mode.value:
-                return mode
-        return None
+        return _member(cls, text)
 
 
 class Outcome(str, enum.Enum):
