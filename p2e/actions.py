@@ -304,21 +304,15 @@ def _back_up(ctx: RunContext, task: Task, **records: dict | None) -> str | None:
     A preview changes nothing, so it saves nothing."""
     if ctx.preview:
         return None
-    files = {}
-    for kind, record in records.items():
-        if record is None:
-            continue
-        ident = {"bib": task.mms_id, "portfolio": task.portfolio_id, "po_line": R._value(record.get("number")),
-                 "target_portfolio": task.target_portfolio_id}.get(kind) or kind
-        path = ctx.backups.save(task.row.number, kind.replace("_", "-"), ident, record)
-        files[kind] = path.name
-    ctx.backups.save_manifest(task.row.number, {
+    idents = {"bib": task.mms_id, "portfolio": task.portfolio_id, "target_portfolio": task.target_portfolio_id}
+    saved = {kind.replace("_", "-"): (idents.get(kind) or R._value(record.get("number")) or kind, record)
+             for kind, record in records.items() if record is not None}
+    manifest = {
         "run_id": ctx.run_id, "row": task.row.number, "action": task.action.value, "mms_id": task.mms_id,
         "portfolio_id": task.portfolio_id, "po_line": task.po_line, "target_mms_id": task.target_mms_id,
-        "target_portfolio_id": task.target_portfolio_id, "bib_handling": task.bib_handling.value, "files": files,
-        "preview": ctx.preview,
-    })
-    return str(ctx.backups.row_folder(task.row.number))
+        "target_portfolio_id": task.target_portfolio_id, "bib_handling": task.bib_handling.value,
+    }
+    return str(ctx.backups.save_row(task.row.number, manifest, saved))
 
 
 def _would_delete(task: Task, bib: dict, prefix: str = "Would delete") -> str:

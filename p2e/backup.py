@@ -3,20 +3,25 @@
 Layout, one folder per run and one per row::
 
     STATE_DIR/backups/<run id>/row-0012/
-        manifest.json                 what the row was about to do (read by restore)
-        bib--99553996612205899.json   the bib as Alma returned it
-        bib--99553996612205899.xml    its MARCXML record, ready for POST /bibs
-        portfolio--5312345670005899.json
-        po-line--POL-1234.json
-        target-portfolio--53987...json (relink: the portfolio that receives the PO line)
+        backup.json                   what the row was about to do, and every record it was about
+                                      to change, as Alma returned them (read by restore)
+        bib--99553996612205899.xml    the bib's MARCXML record, for a person (or POST /bibs)
 
-The results workbook names each row's folder, and ``processor.py restore`` reads it back.
+``backup.json`` is written to a temporary file, flushed to disk (fsync) and renamed, so it is
+whole and durable before the write it protects is sent. The results workbook names each
+row's folder, and ``processor.py restore`` reads it back.
+
+>>> store = BackupStore(Path(tempfile.mkdtemp()), "run-1")
+>>> folder = store.save_row(12, {"mms_id": "991"}, {"bib": ("991", {"mms_id": "991"})})
+>>> load_row_backup(folder)["bib"]["991"]
+{'mms_id': '991'}
 """
 from __future__ import annotations
 
 import json
 import os
 import re
+import tempfile
 from pathlib import Path
 
 
@@ -30,36 +35,26 @@ class BackupStore:
     def row_folder(self, row_number: int) -> Path:
         return self.folder / f"row-{row_number:04d}"
 
-    def save(self, row_number: int, kind: str, ident: str, record: dict) -> Path:
+    def save_row(self, row_number: int, manifest: dict, records: dict[str, tuple[str, dict]]) -> Path:
+        """Save ``records`` ({kind: (ID, record)}) and the row's manifest; returns the row's folder."""
         folder = self.row_folder(row_number)
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{kind}--{_safe(ident)}.json"
-        _write_atomic(path, json.dumps(record, indent=2, ensure_ascii=False))
-        if kind == "bib":
-            marcxml = marc_record(record)
+        document = {"manifest": manifest}
+        for kind, (ident, record) in records.items():
+            document.setdefault(kind, {})[ident] = record
+        _write_atomic(folder / "backup.json", json.dumps(document, indent=1, ensure_ascii=False), durable=True)
+        if "bib" in records:
+            ident, bib = records["bib"]
+            marcxml = marc_record(bib)
             if marcxml:
-                _write_atomic(folder / f"bib--{_safe(ident)}.xml", marcxml)
-        return path
-
-    def save_manifest(self, row_number: int, manifest: dict) -> Path:
-        folder = self.row_folder(row_number)
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / "manifest.json"
-        _write_atomic(path, json.dumps(manifest, indent=2, ensure_ascii=False))
-        return path
+                _write_atomic(folder / f"bib--{_safe(ident)}.xml", marcxml, durable=False)
+        return folder
 
 
 def load_row_backup(folder: Path) -> dict:
-    """Everything saved for one row: {'manifest': ..., 'bib': {...}, 'portfolio': {...}, 'po-line': {...}, ...}."""
-    found: dict = {}
-    manifest = folder / "manifest.json"
-    found["manifest"] = json.loads(manifest.read_text(encoding="utf-8")) if manifest.exists() else {}
-    for path in sorted(folder.glob("*.json")):
-        if path.name == "manifest.json":
-            continue
-        kind, _, ident = path.stem.partition("--")
-        found.setdefault(kind, {})[ident] = json.loads(path.read_text(encoding="utf-8"))
-    return found
+    """Everything saved for one row: {'manifest': {...}, 'bib': {id: {...}}, 'portfolio': {...}, ...}."""
+    path = Path(folder) / "backup.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {"manifest": {}}
 
 
 def marc_record(bib: dict) -> str | None:
@@ -76,10 +71,11 @@ def _safe(ident: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", str(ident))
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def _write_atomic(path: Path, text: str, durable: bool) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     with open(tmp, "w", encoding="utf-8") as handle:
         handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
+        if durable:
+            handle.flush()
+            os.fsync(handle.fileno())
     os.replace(tmp, path)

@@ -197,7 +197,7 @@ def restore(results_path: Path, settings: Settings, stream=None) -> int:
     try:
         for row in todo:
             folder = Path(row["Backup"])
-            if not (folder / "manifest.json").exists():
+            if not (folder / "backup.json").exists():
                 done.append(Restored(row["_row"], row.get("MMS ID") or "", row.get("Portfolio ID") or "",
                                      result="Failed", details=f"No backup was found in {folder}."))
                 continue

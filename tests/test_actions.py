@@ -205,11 +205,12 @@ def test_backups_hold_every_record_before_it_changed_and_the_audit_log_every_cal
     assert done
     for r in done:
         folder = Path(r["Backup"])
-        manifest = json.loads((folder / "manifest.json").read_text())
+        saved = json.loads((folder / "backup.json").read_text())
+        manifest = saved["manifest"]
         assert manifest["portfolio_id"] == r["Portfolio ID"] and manifest["mms_id"] == r["MMS ID"]
-        portfolio = json.loads((folder / f"portfolio--{r['Portfolio ID']}.json").read_text())
+        portfolio = saved["portfolio"][r["Portfolio ID"]]
         assert portfolio["id"] == r["Portfolio ID"] and portfolio["is_standalone"] is True
-        bib = json.loads((folder / f"bib--{r['MMS ID']}.json").read_text())
+        bib = saved["bib"][r["MMS ID"]]
         assert bib["mms_id"] == r["MMS ID"] and r["MMS ID"] in seed_bibs
         marc = (folder / f"bib--{r['MMS ID']}.xml").read_text()
         assert marc.startswith("<record") and f'<controlfield tag="001">{r["MMS ID"]}</controlfield>' in marc
