@@ -150,3 +150,29 @@ def test_rows_that_touch_the_same_records_run_one_after_another_in_file_order():
              task(8, "996", "537", pol="POL-1")]
     groups = [[t.row.number for t in g] for g in conflict_groups(tasks)]
     assert groups == [[2, 6], [3, 5], [4], [7, 8]]
+
+
+def test_progress_shows_on_the_console_and_as_a_status_file_that_goes_when_results_arrive(
+        start_sandbox, settings_for, workbook_for):
+    import io
+    import threading
+
+    sb, library = start_sandbox(rows=40, mix="delete-only", latency_ms=20)
+    settings = settings_for(sb, workers=2)
+    console = io.StringIO()
+    status = settings.outbox_dir / "UIU P2E clean-up - IN PROGRESS.txt"
+    seen = []
+    runner = threading.Thread(target=lambda: seen.append(process_file(workbook_for(library), settings, stream=console)))
+    runner.start()
+    deadline = time.monotonic() + 30
+    while not status.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    text = status.read_text()
+    runner.join(60)
+    assert "This file is being processed" in text and "of 40 rows done" in text
+    assert not status.exists()
+    assert seen[0].results_path.exists()
+    lines = console.getvalue().splitlines()
+    assert lines[0].startswith("Processing UIU P2E clean-up.xlsx: 0 of 40 rows done (0%)")
+    assert lines[-1].startswith("Processing UIU P2E clean-up.xlsx: 40 of 40 rows done (100%)")
+    assert "Alma calls per second" in lines[-1]
