@@ -137,3 +137,31 @@ def test_every_verb_takes_a_config_option(verb, capsys):
         main([verb, "--help"])
     assert exc.value.code == 0
     assert "--config" in capsys.readouterr().out
+
+
+def test_validate_prints_every_problem_with_its_place_and_calls_no_alma(tmp_path, capsys):
+    path = tmp_path / "checked.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "P2E"
+    ws.append(["MMS ID", "Portfolio ID", "Action"])
+    ws.append(["99553996612205899", "53100000112205899", "remove"])
+    ws.append(["99553996612205898", "53100000112205898", "delete"])
+    wb.save(path)
+    assert main(["validate", str(path)]) == 2
+    out = capsys.readouterr().out
+    assert out.startswith("checked.xlsx: 1 problem(s) to fix before this file can run:")
+    assert "sheet 'P2E', row 2, column C (Action)" in out and "remove" in out
+
+
+def test_validate_says_what_a_good_file_holds(start_sandbox, workbook_for, capsys):
+    _, library = start_sandbox(rows=12)
+    assert main(["validate", str(workbook_for(library))]) == 0
+    out = capsys.readouterr().out
+    assert "no problems found in sheet 'P2E': 12 rows" in out and "Nothing was sent to Alma." in out
+
+
+def test_template_writes_the_staff_template(tmp_path, capsys):
+    target = tmp_path / "t.xlsx"
+    assert main(["template", "--output", str(target)]) == 0
+    assert openpyxl.load_workbook(target).sheetnames == ["Instructions", "Actions", "Settings"]
