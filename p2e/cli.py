@@ -14,6 +14,7 @@ Exit codes: 0 processed with no failed row; 1 processed with failed or not-run r
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
@@ -43,6 +44,12 @@ def cmd_run(args) -> int:
         settings.require_alma()
     outcome = process_file(path, settings, preview=True if args.preview else None)
     print(outcome.summary())
+    if settings.smtp_host and outcome.email_to:
+        from .logs import setup_logging
+        from .notify import MailQueue, send_results
+
+        setup_logging(settings, console_level=logging.WARNING)
+        send_results(outcome, settings, MailQueue(settings.state_dir / "mail-queue"), where=path)
     return outcome.exit_code
 
 
@@ -92,11 +99,14 @@ def cmd_demo(args) -> int:
 
 
 def cmd_watch(args) -> int:
+    from .logs import setup_logging
     from .watch import watch
 
     settings = settings_from(args.config)
     settings.require_alma()
-    return watch(settings, once=args.once)
+    log_file = setup_logging(settings)
+    logging.getLogger("p2e.watch").info("Log file: %s", log_file)
+    return watch(settings, once=args.once, lock_stale_after=args.lock_stale * 60)
 
 
 def cmd_restore(args) -> int:
@@ -137,6 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rate-limit", type=float, default=25, metavar="N", help="per-second threshold (default 25)")
     p = verb("watch", cmd_watch, "poll the inbox folder and process what arrives")
     p.add_argument("--once", action="store_true", help="process what is there now, then exit (for cron/Task Scheduler)")
+    p.add_argument("--lock-stale", type=float, default=10, metavar="MINUTES",
+                   help="take over another watcher's lock when its heartbeat is older than this (default 10)")
     p = verb("restore", cmd_restore, "re-create what a run deleted, from its results workbook and backups")
     p.add_argument("results", help="the results workbook of the run to undo")
     return parser

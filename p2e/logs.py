@@ -68,9 +68,15 @@ def log_path(settings: Settings) -> Path:
     return settings.state_dir / "logs" / "p2e.log"
 
 
-def setup_logging(settings: Settings, *, console: TextIO | None = sys.stderr, level: int = logging.INFO,
+_STDERR = object()
+
+
+def setup_logging(settings: Settings, *, console: TextIO | None | object = _STDERR, level: int = logging.INFO,
                   console_level: int = logging.INFO) -> Path:
     """Send log records to ``STATE_DIR/logs/p2e.log`` (rotated) and to ``console``; return the file's path.
+
+    ``console`` is the standard error stream by default (as it is at the time of the call), or
+    ``None`` for the file only.
 
     Calling it again replaces the handlers it installed before (tests, or settings that changed).
     """
@@ -85,6 +91,8 @@ def setup_logging(settings: Settings, *, console: TextIO | None = sys.stderr, le
                                                         encoding="utf-8")
     file_handler.setFormatter(logging.Formatter(LOG_FORMAT))
     handlers: list[logging.Handler] = [file_handler]
+    if console is _STDERR:
+        console = sys.stderr
     if console is not None:
         stream_handler = logging.StreamHandler(console)
         stream_handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))

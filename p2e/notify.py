@@ -38,6 +38,10 @@ log = logging.getLogger("p2e.notify")
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 MAX_ATTEMPTS = 50          # then the message is moved to mail-queue/failed/ and the log says so
 SMTP_TIMEOUT = 20.0
+# Long subjects stay on one line (RFC 5322 allows 998 characters; Python's folding of
+# "P2E clean-up: ..." subjects would otherwise add a leading space some readers show).
+WIRE_POLICY = policy.SMTP.clone(max_line_length=998)
+READ_POLICY = policy.default.clone(max_line_length=998)
 
 
 # -- composing -------------------------------------------------------------------------------
@@ -145,7 +149,7 @@ class Queued:
 
     def message(self) -> EmailMessage:
         with open(self.path, "rb") as handle:
-            return BytesParser(policy=policy.default).parse(handle)
+            return BytesParser(policy=READ_POLICY).parse(handle)
 
 
 class MailQueue:
@@ -164,7 +168,7 @@ class MailQueue:
         name = f"{datetime.now():%Y%m%d-%H%M%S-%f}-{uuid.uuid4().hex[:6]}"
         temp = self.folder / f".{name}.tmp"
         with open(temp, "wb") as handle:
-            handle.write(message.as_bytes(policy=policy.SMTP))
+            handle.write(message.as_bytes(policy=WIRE_POLICY))
             handle.flush()
             os.fsync(handle.fileno())
         target = self.folder / f"{name}.eml"

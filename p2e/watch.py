@@ -1,0 +1,708 @@
+"""The drop folder: watch the inbox, claim each finished file, process it, file it away, email.
+
+    python processor.py watch          look at INBOX_DIR every POLL_SECONDS until stopped
+    python processor.py watch --once   handle what is there now, then exit (cron, Task Scheduler)
+
+The life of a staff file (nothing is overwritten, no staff file is ever deleted)::
+
+    INBOX_DIR/p2e.xlsx                      dropped by staff; left alone while it is still being
+                                            copied or saved, or is open in Excel
+    INBOX_DIR/processing/p2e.xlsx           claimed with one rename; processed from here. A file
+                                            paused on Alma's daily allowance, or interrupted by a
+                                            crash or a stop, waits here and is resumed by the watcher
+    INBOX_DIR/done/p2e - processed 2026-11-28 1412.xlsx      when it has been processed
+    INBOX_DIR/rejected/p2e - rejected 2026-11-28 1412.xlsx   when it could not be processed
+    OUTBOX_DIR/p2e - results 2026-11-28 1412.xlsx            (or "- REJECTED ...", "- PREVIEW ...")
+
+Only one watcher looks after an inbox at a time, even across machines sharing the folder: see
+:class:`WatcherLock`. The watcher calls :func:`p2e.pipeline.process_file`, exactly as
+``processor.py run FILE`` does.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import signal
+import socket
+import stat
+import threading
+import time
+import uuid
+import zipfile
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import schedule
+
+from .config import ConfigError, Settings
+from .journal import PAUSED, Journal
+from .notify import MailQueue, queue_results, smtp_send
+from .pipeline import EXIT_OK, file_sha256, process_file
+from .report import unique_path
+
+log = logging.getLogger("p2e.watch")
+
+EXIT_ANOTHER_WATCHER = 3          # watch --once found another watcher at work and left everything alone
+LOCK_NAME = ".p2e-watcher.lock"
+DEFAULT_LOCK_STALE_SECONDS = 600.0  # a lock whose heartbeat is older than this is taken over
+SETTLE_SECONDS = 2.0              # --once: the two looks at the inbox are this far apart
+INCOMPLETE_GRACE_SECONDS = 120.0  # an .xlsx that is not yet a whole zip waits this long before it is tried
+RETRY_AFTER_ERROR_SECONDS = 300.0
+
+# What a staff file can be. Anything else that is not hidden or temporary is also handed to the
+# pipeline, which rejects it with a message ("save it as .xlsx"), so nothing waits unseen.
+SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".csv", ".xls", ".xlsb", ".numbers", ".ods"}
+TEMPORARY_SUFFIXES = {".tmp", ".temp", ".part", ".partial", ".crdownload", ".download", ".swp", ".lnk", ".ini"}
+SYSTEM_NAMES = {"desktop.ini", "thumbs.db", "ehthumbs.db", ".ds_store", "icon\r"}
+_EXCEL_SAVE_TEMP = re.compile(r"^[0-9A-F]{8}$")  # Excel saves to e.g. "6E2F1A00" then renames
+
+
+# -- which files ------------------------------------------------------------------------------
+
+def ignore_reason(path: Path) -> str | None:
+    """Why ``path`` in the inbox is not a staff file (None when it is one).
+
+    >>> ignore_reason(Path("~$p2e.xlsx")), ignore_reason(Path(".~lock.p2e.xlsx#")), ignore_reason(Path("p2e.xls"))
+    ('an Excel lock file', 'a LibreOffice lock file', None)
+    """
+    name = path.name
+    if name.startswith("~$"):
+        return "an Excel lock file"
+    if name.startswith(".~lock.") and name.endswith("#"):
+        return "a LibreOffice lock file"
+    if name.startswith(".") or name.lower() in SYSTEM_NAMES:
+        return "a hidden or system file"
+    if name.startswith("~") or path.suffix.lower() in TEMPORARY_SUFFIXES or _EXCEL_SAVE_TEMP.match(name):
+        return "a temporary file"
+    return None
+
+
+def _hidden_on_windows(st: os.stat_result) -> bool:
+    attributes = getattr(st, "st_file_attributes", 0)
+    return bool(attributes & (getattr(stat, "FILE_ATTRIBUTE_HIDDEN", 2) | getattr(stat, "FILE_ATTRIBUTE_SYSTEM", 4)))
+
+
+def lock_files_for(path: Path) -> list[Path]:
+    """The lock files Excel and LibreOffice keep beside a workbook while it is open."""
+    name = path.name
+    names = {f"~${name}", f".~lock.{name}#"}
+    if len(path.stem) > 7:  # Excel replaces the first two characters of longer names
+        names.add(f"~${name[2:]}")
+    return [path.with_name(n) for n in names]
+
+
+def arrival_time(st: os.stat_result) -> float:
+    """When a file appeared: its creation time where the system keeps one, else its inode change time."""
+    return getattr(st, "st_birthtime", None) or st.st_ctime
+
+
+@dataclass
+class Seen:
+    size: int
+    mtime_ns: int
+    since: float                 # monotonic time this size/mtime was first seen
+    order: int                   # poll in which the file was first seen (arrival order)
+    arrived: float
+    told: bool = False           # already logged why it waits
+
+
+class Inbox:
+    """The inbox folder, looked at poll after poll; :meth:`ready` lists files safe to claim.
+
+    A file is ready when its size and modification time are the same as at the previous
+    look, it can be opened, no spreadsheet program has it open (no ``~$`` / ``.~lock`` file
+    beside it), and an .xlsx/.xlsm is a complete zip (or has stayed unchanged for a while,
+    so that a damaged one still reaches the pipeline and is rejected with a message).
+    """
+
+    def __init__(self, folder: Path, *, incomplete_grace: float = INCOMPLETE_GRACE_SECONDS):
+        self.folder = Path(folder)
+        self.incomplete_grace = incomplete_grace
+        self._seen: dict[str, Seen] = {}
+        self._polls = 0
+        self._ignored: set[str] = set()
+
+    def look(self) -> list[Path]:
+        """Record the inbox's files as they are now; return those ready, in arrival order."""
+        self._polls += 1
+        now = time.monotonic()
+        current: dict[str, Seen] = {}
+        ready: list[tuple[int, float, str]] = []
+        for entry in os.scandir(self.folder):
+            try:
+                if not entry.is_file(follow_symlinks=True):
+                    continue
+                st = entry.stat()
+            except OSError:
+                continue  # gone between listing and looking
+            path = Path(entry.path)
+            reason = ignore_reason(path) or ("a hidden file" if _hidden_on_windows(st) else None)
+            if reason:
+                if entry.name not in self._ignored:
+                    self._ignored.add(entry.name)
+                    log.debug("Ignoring %s in the inbox: it is %s.", entry.name, reason)
+                continue
+            before = self._seen.get(entry.name)
+            if before and (before.size, before.mtime_ns) == (st.st_size, st.st_mtime_ns):
+                seen = before
+            else:
+                seen = Seen(st.st_size, st.st_mtime_ns, now, before.order if before else self._polls,
+                            arrival_time(st))
+            current[entry.name] = seen
+            if seen is before and self._is_ready(path, seen, now):
+                ready.append((seen.order, seen.arrived, entry.name))
+        self._seen = current
+        return [self.folder / name for _, _, name in sorted(ready)]
+
+    def _is_ready(self, path: Path, seen: Seen, now: float) -> bool:
+        open_in = [p.name for p in lock_files_for(path) if p.exists()]
+        if open_in:
+            self._tell(seen, "%s is open in a spreadsheet program (%s is beside it); it will be picked up once "
+                             "it is closed.", path.name, open_in[0])
+            return False
+        try:
+            with open(path, "rb") as handle:
+                handle.read(1)
+        except OSError:
+            self._tell(seen, "%s cannot be opened yet (still being copied or saved?); waiting.", path.name)
+            return False
+        if path.suffix.lower() in (".xlsx", ".xlsm") and not zipfile.is_zipfile(path):
+            if now - seen.since < self.incomplete_grace:
+                self._tell(seen, "%s is not a complete workbook yet (still being copied?); waiting.", path.name)
+                return False
+        return True
+
+    @staticmethod
+    def _tell(seen: Seen, message: str, *args) -> None:
+        if not seen.told:
+            seen.told = True
+            log.info(message, *args)
+
+    def forget(self, path: Path) -> None:
+        self._seen.pop(path.name, None)
+
+
+# -- the folders and moves ------------------------------------------------------------------
+
+@dataclass
+class Folders:
+    """Where a staff file is during its life. All inside the inbox, so every move is one rename."""
+
+    inbox: Path
+    processing: Path
+    done: Path
+    rejected: Path
+
+    @classmethod
+    def of(cls, settings: Settings) -> "Folders":
+        inbox = Path(settings.inbox_dir)
+        return cls(inbox, inbox / "processing", inbox / "done", inbox / "rejected")
+
+    def create(self) -> None:
+        for folder in (self.processing, self.done, self.rejected):
+            folder.mkdir(exist_ok=True)
+
+
+def claim(path: Path, folders: Folders) -> Path:
+    """Move a staff file from the inbox into processing/ with one rename; return its new path.
+
+    The name is kept (results are named after it); if a file of that name is already being
+    processed, the newcomer becomes "name (2).xlsx". Raises OSError if the file cannot be moved
+    (for example Windows says another program has it open).
+    """
+    target = folders.processing / path.name
+    if target.exists():
+        target = unique_path(folders.processing, path.stem, path.suffix)
+    os.replace(path, target)
+    return target
+
+
+def file_away(path: Path, folder: Path, label: str, when: datetime | None = None) -> Path:
+    """Move a processed file out of processing/ into ``folder`` as "<name> - <label> <date time><suffix>"."""
+    when = when or datetime.now()
+    target = unique_path(folder, f"{path.stem} - {label} {when:%Y-%m-%d %H%M}", path.suffix)
+    os.replace(path, target)
+    return target
+
+
+# -- one watcher per inbox --------------------------------------------------------------------
+
+@dataclass
+class LockInfo:
+    host: str
+    pid: int
+    started: str
+    heartbeat: str
+    token: str
+
+    @property
+    def heartbeat_time(self) -> datetime | None:
+        try:
+            return datetime.fromisoformat(self.heartbeat)
+        except (TypeError, ValueError):
+            return None
+
+    def describe(self) -> str:
+        try:
+            started = datetime.fromisoformat(self.started).astimezone()
+            when = f"{started:%H:%M}" if started.date() == datetime.now().astimezone().date() else f"{started:%Y-%m-%d %H:%M}"
+        except (TypeError, ValueError):
+            when = "at an unknown time"
+        return f"host {self.host}, process {self.pid}, started {when}"
+
+
+class WatcherLock:
+    """A lock file in the inbox that holds across machines sharing the folder.
+
+    Taken with ``O_CREAT | O_EXCL`` (which SMB and NFS honour), it records host, process,
+    start time and a heartbeat that the holder refreshes every few seconds. Another watcher
+    takes it over only when the heartbeat is older than ``stale_after`` seconds, or when the
+    holder is a process on the same machine that no longer exists.
+
+    >>> lock = WatcherLock(Path("inbox"))     # doctest: +SKIP
+    >>> lock.acquire()                        # doctest: +SKIP
+    True
+    """
+
+    def __init__(self, folder: Path, stale_after: float = DEFAULT_LOCK_STALE_SECONDS):
+        self.path = Path(folder) / LOCK_NAME
+        self.stale_after = stale_after
+        self.token = uuid.uuid4().hex
+        self.started = _utc_now()
+        self.held = False
+        self.lost = threading.Event()
+        self.on_lost = None  # called once if another watcher takes the lock while we hold it
+        self._beat: threading.Thread | None = None
+        self._stop_beat = threading.Event()
+
+    def _info(self) -> dict:
+        return {"host": socket.gethostname(), "pid": os.getpid(), "started": self.started,
+                "heartbeat": _utc_now(), "token": self.token}
+
+    def holder(self) -> LockInfo | None:
+        """Who holds the lock now (None if nobody, or the file is being rewritten)."""
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            return LockInfo(str(data["host"]), int(data["pid"]), str(data["started"]), str(data["heartbeat"]),
+                            str(data["token"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def is_stale(self, info: LockInfo | None) -> bool:
+        if info is not None and info.host == socket.gethostname() and info.pid != os.getpid() \
+                and not _process_exists(info.pid):
+            return True
+        times = []
+        if info is not None and info.heartbeat_time is not None:
+            times.append(info.heartbeat_time.timestamp())
+        try:
+            times.append(self.path.stat().st_mtime)
+        except OSError:
+            return False
+        return time.time() - max(times) > self.stale_after
+
+    def acquire(self) -> bool:
+        """Take the lock if it is free or stale; False if another watcher holds it."""
+        if self._create():
+            return True
+        info = self.holder()
+        if not self.is_stale(info):
+            return False
+        who = info.describe() if info else "unknown"
+        aside = self.path.with_name(f"{LOCK_NAME}.stale-{self.token[:8]}")
+        try:
+            os.replace(self.path, aside)
+        except FileNotFoundError:
+            return self._create()
+        moved = self._read(aside)
+        if info is not None and (moved is None or moved.get("token") != info.token):
+            # Another watcher took over between our look and our move: give its lock back.
+            try:
+                os.replace(aside, self.path)
+            except OSError:
+                pass
+            return False
+        aside.unlink(missing_ok=True)
+        log.warning("Took over the watcher lock of %s: it had not been refreshed for more than %d seconds.",
+                    who, self.stale_after)
+        return self._create()
+
+    @staticmethod
+    def _read(path: Path) -> dict | None:
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    def _create(self) -> bool:
+        try:
+            fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            return False
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(self._info(), handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        self.held = True
+        self.lost.clear()
+        return True
+
+    def refresh(self) -> bool:
+        """Rewrite the heartbeat; False (and ``lost`` set) if the lock is no longer ours."""
+        if not self.held:
+            return False
+        info = self.holder()
+        if info is not None and info.token != self.token or not self.path.exists():
+            self.held = False
+            self.lost.set()
+            if self.on_lost:
+                self.on_lost()
+            log.error("This watcher's lock (%s) was taken by another watcher or removed; stopping work on "
+                      "this inbox after the row in flight.", self.path)
+            return False
+        try:
+            with open(self.path, "r+", encoding="utf-8") as handle:
+                text = json.dumps(self._info())
+                handle.write(text)
+                handle.truncate(len(text))
+        except OSError as exc:  # the share is unreachable for a moment: try again at the next beat
+            log.warning("Could not refresh the watcher lock %s: %s", self.path, exc)
+        return True
+
+    def start_heartbeat(self, every: float) -> None:
+        self._stop_beat.clear()
+
+        def beat() -> None:
+            while not self._stop_beat.wait(every):
+                if not self.refresh():
+                    return
+
+        self._beat = threading.Thread(target=beat, name="p2e-watcher-heartbeat", daemon=True)
+        self._beat.start()
+
+    def release(self) -> None:
+        self._stop_beat.set()
+        if self._beat is not None:
+            self._beat.join(timeout=5)
+            self._beat = None
+        if self.held:
+            info = self.holder()
+            if info is None or info.token == self.token:
+                self.path.unlink(missing_ok=True)
+            self.held = False
+
+
+def _utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _process_exists(pid: int) -> bool:
+    if os.name == "nt":
+        return True  # cannot tell cheaply on Windows: rely on the heartbeat
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+# -- the watcher ------------------------------------------------------------------------------
+
+@dataclass
+class Watcher:
+    """Everything one watcher does; :func:`watch` runs it. Tests drive it directly.
+
+    >>> Watcher(settings).run_once()        # doctest: +SKIP
+    0
+    """
+
+    settings: Settings
+    stop: threading.Event = field(default_factory=threading.Event)
+    lock_stale_after: float = DEFAULT_LOCK_STALE_SECONDS
+    settle_seconds: float = SETTLE_SECONDS
+    incomplete_grace: float = INCOMPLETE_GRACE_SECONDS
+    mail_retry_seconds: float = 60.0
+
+    def __post_init__(self):
+        self.folders = Folders.of(self.settings)
+        self.inbox = Inbox(self.folders.inbox, incomplete_grace=self.incomplete_grace)
+        self.lock = WatcherLock(self.folders.inbox, stale_after=self.lock_stale_after)
+        self.lock.on_lost = self.stop.set
+        self.mail = MailQueue(self.settings.state_dir / "mail-queue")
+        self.exit_code = EXIT_OK
+        self._retry_at: dict[str, float] = {}       # processing file name -> monotonic time
+        self._mail_next = 0.0
+        self._mail_failures = 0
+        self._told_waiting = False
+        self._digests: dict[tuple, str] = {}
+
+    # -- start and stop -----------------------------------------------------------------
+    def check_folders(self) -> None:
+        inbox = self.folders.inbox
+        if not inbox.is_dir():
+            raise ConfigError(f"The inbox folder {inbox} does not exist, or the shared drive holding it is not "
+                              "connected. Check INBOX_DIR in the settings (and that the drive is mapped or mounted).")
+        if Path(self.settings.outbox_dir).resolve() == inbox.resolve():
+            raise ConfigError("INBOX_DIR and OUTBOX_DIR are the same folder; the results would be taken for new "
+                              "files. Give the outbox its own folder.")
+        self.folders.create()
+        Path(self.settings.outbox_dir).mkdir(parents=True, exist_ok=True)
+
+    def take_lock(self) -> bool:
+        """The lock, or a plain message saying who has it."""
+        if self.lock.acquire():
+            log.info("Watching %s (one look every %g seconds). Results go to %s.", self.folders.inbox,
+                     self.settings.poll_seconds, self.settings.outbox_dir)
+            self._told_waiting = False
+            return True
+        if not self._told_waiting:
+            holder = self.lock.holder()
+            who = f"({holder.describe()})" if holder else f"(see {self.lock.path})"
+            log.warning("Another watcher %s is already watching this inbox; this one will wait. If that watcher "
+                        "was stopped, this one takes over once its lock is more than %d minutes old.",
+                        who, round(self.lock_stale_after / 60) or 1)
+            self._told_waiting = True
+        return False
+
+    # -- one pass ------------------------------------------------------------------------
+    def run_once(self) -> int:
+        """``watch --once``: resume, look twice a moment apart, handle what is ready, send mail, exit."""
+        self.check_folders()
+        if not self.lock.acquire():
+            holder = self.lock.holder()
+            who = f" ({holder.describe()})" if holder else ""
+            log.warning("Another watcher%s is already watching this inbox; this run leaves everything to it "
+                        "and exits.", who)
+            return EXIT_ANOTHER_WATCHER
+        self.lock.start_heartbeat(self._beat_interval())
+        try:
+            self.resume_processing()
+            self._safe_look()
+            if not self.stop.wait(self.settle_seconds):
+                for path in self._safe_look():
+                    if self.stop.is_set():
+                        break
+                    self.take(path)
+                waiting = [n for n in self.inbox._seen if (self.folders.inbox / n).exists()]
+                if waiting:
+                    log.info("Still arriving or open, left for the next run: %s", ", ".join(sorted(waiting)))
+            self.send_mail(force=True)
+        finally:
+            self.lock.release()
+        return self.exit_code
+
+    def run_forever(self) -> int:
+        """``watch``: wait for the lock, then look every POLL_SECONDS until stopped."""
+        self.check_folders()
+        while not self.lock.held and not self.stop.is_set():
+            if self.take_lock():
+                break
+            self.stop.wait(self.settings.poll_seconds)
+        if self.stop.is_set():
+            return EXIT_OK
+        self.lock.start_heartbeat(self._beat_interval())
+        scheduler = schedule.Scheduler()
+        scheduler.every(self.settings.poll_seconds).seconds.do(self.tick)
+        try:
+            self.tick()
+            while not self.stop.is_set() and not self.lock.lost.is_set():
+                scheduler.run_pending()
+                idle = scheduler.idle_seconds
+                self.stop.wait(max(0.05, min(idle if idle is not None else 1.0, 1.0)))
+        finally:
+            self.lock.release()
+        log.info("The watcher has stopped.")
+        if self.lock.lost.is_set():
+            log.error("Stopped watching %s because another watcher took over its lock.", self.folders.inbox)
+            return 1
+        return EXIT_OK  # a file's own outcome is in its results and email, not in the service's exit status
+
+    def tick(self) -> None:
+        """One look: files waiting in processing/ that are due, then new files in arrival order, then mail."""
+        if self.lock.lost.is_set():
+            self.stop.set()
+            return
+        self.resume_processing()
+        for path in self._safe_look():
+            if self.stop.is_set() or self.lock.lost.is_set():
+                break
+            self.take(path)
+        self.send_mail()
+
+    def _safe_look(self) -> list[Path]:
+        try:
+            return self.inbox.look()
+        except OSError as exc:  # the share went away for a moment
+            log.warning("Could not look in the inbox %s: %s. Trying again at the next look.", self.folders.inbox, exc)
+            return []
+
+    def _beat_interval(self) -> float:
+        return max(0.2, min(30.0, self.lock_stale_after / 5))
+
+    # -- files --------------------------------------------------------------------------
+    def take(self, path: Path) -> None:
+        """Claim a ready file from the inbox and process it."""
+        try:
+            claimed = claim(path, self.folders)
+        except FileNotFoundError:
+            return  # staff took it back
+        except OSError as exc:
+            log.info("Could not move %s into processing yet (%s); trying again at the next look.", path.name, exc)
+            self.inbox.forget(path)
+            return
+        self.inbox.forget(path)
+        log.info("Picked up %s%s.", path.name, "" if claimed.name == path.name else f" (as {claimed.name})")
+        self.handle(claimed)
+
+    def resume_processing(self) -> None:
+        """Process files left in processing/ by a crash, a stop or a paused run, when they are due."""
+        try:
+            files = sorted((p for p in self.folders.processing.iterdir() if p.is_file() and not ignore_reason(p)),
+                           key=lambda p: (p.stat().st_mtime, p.name))
+        except OSError as exc:
+            log.warning("Could not look in %s: %s", self.folders.processing, exc)
+            return
+        if not files:
+            return
+        paused = self._paused_until()
+        for path in files:
+            if self.stop.is_set() or self.lock.lost.is_set():
+                return
+            if time.monotonic() < self._retry_at.get(path.name, 0):
+                continue
+            digest = self._digest(path)
+            if digest is None:
+                continue
+            until = paused.get(digest)
+            if until is not None and until > datetime.now(timezone.utc):
+                continue
+            log.info("Resuming %s (left in processing by an earlier run).", path.name)
+            self.handle(path)
+
+    def _digest(self, path: Path) -> str | None:
+        """SHA-256 of a file in processing/, remembered while its size and time stay the same."""
+        try:
+            st = path.stat()
+            key = (path.name, st.st_size, st.st_mtime_ns)
+            if key not in self._digests:
+                self._digests[key] = file_sha256(path)
+            return self._digests[key]
+        except OSError:
+            return None
+
+    def _paused_until(self) -> dict[str, datetime]:
+        """SHA-256 of each paused file -> when Alma's allowance lets it continue."""
+        journal = Journal(self.settings.state_dir / "journal.sqlite3")
+        try:
+            found = {}
+            for run in journal.unfinished_runs():
+                if run.status == PAUSED and run.resume_after:
+                    try:
+                        until = datetime.fromisoformat(run.resume_after)
+                    except ValueError:
+                        continue
+                    found[run.file_sha256] = until if until.tzinfo else until.replace(tzinfo=timezone.utc)
+            return found
+        finally:
+            journal.close()
+
+    def handle(self, path: Path) -> None:
+        """Run one file in processing/ through the pipeline and file it away by its outcome."""
+        log.info("Processing %s", path.name)
+        try:
+            outcome = process_file(path, self.settings, stop=self.stop, stream=None)
+        except ConfigError:
+            raise
+        except Exception:
+            log.exception("Processing %s failed unexpectedly; it stays in %s and is tried again in %d minutes.",
+                          path.name, self.folders.processing, RETRY_AFTER_ERROR_SECONDS // 60)
+            self._retry_at[path.name] = time.monotonic() + RETRY_AFTER_ERROR_SECONDS
+            self.exit_code = max(self.exit_code, 1)
+            return
+        self._retry_at.pop(path.name, None)
+        where = path
+        if outcome.status == "processed":
+            where = file_away(path, self.folders.done, "processed")
+        elif outcome.status == "rejected":
+            where = file_away(path, self.folders.rejected, "rejected")
+        log.info("%s", outcome.summary().replace(str(path), str(where)))
+        if outcome.status == "stopped":
+            log.info("%s stays in %s; the rows not run continue when the watcher starts again.", path.name,
+                     self.folders.processing)
+            return
+        if outcome.status == "paused":
+            log.info("%s stays in %s until %s UTC, then continues by itself.", path.name, self.folders.processing,
+                     f"{outcome.resume_after:%Y-%m-%d %H:%M}" if outcome.resume_after else "tomorrow")
+        if outcome.status in ("processed", "rejected"):
+            log.info("Moved %s to %s", path.name, where)
+        self.exit_code = max(self.exit_code, outcome.exit_code)
+        queue_results(outcome, self.settings, self.mail, where=where)
+        self.send_mail()
+
+    # -- mail ----------------------------------------------------------------------------
+    def _send_guarded(self, message, settings):
+        try:
+            smtp_send(message, settings)
+        except Exception:
+            self._mail_failures += 1
+            self._mail_next = time.monotonic() + min(3600.0, self.mail_retry_seconds * 2 ** (self._mail_failures - 1))
+            raise
+        self._mail_failures = 0
+
+    def send_mail(self, force: bool = False) -> None:
+        """Send what waits in the mail queue; after a failure, wait longer each time (up to an hour)."""
+        if not force and time.monotonic() < self._mail_next:
+            return
+        try:
+            self.mail.flush(self.settings, send=self._send_guarded)
+        except Exception:
+            log.exception("Could not work through the mail queue %s; trying again later.", self.mail.folder)
+
+
+@contextmanager
+def stop_on_signals(stop: threading.Event):
+    """Ctrl-C, SIGTERM (systemd, NSSM) and Ctrl-Break set ``stop``: the row in flight finishes, then exit.
+
+    A second Ctrl-C stops at once. Only installs handlers in the main thread.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    names = [n for n in ("SIGINT", "SIGTERM", "SIGBREAK") if hasattr(signal, n)]
+    previous = {}
+
+    def handler(signum, frame):
+        if stop.is_set():
+            raise KeyboardInterrupt
+        log.warning("Stopping (%s): finishing the row in flight and saving the journal; press Ctrl-C again to "
+                    "stop at once.", signal.Signals(signum).name)
+        stop.set()
+
+    for name in names:
+        number = getattr(signal, name)
+        previous[number] = signal.signal(number, handler)
+    try:
+        yield
+    finally:
+        for number, old in previous.items():
+            signal.signal(number, old)
+
+
+def watch(settings: Settings, once: bool = False, *, stop: threading.Event | None = None,
+          lock_stale_after: float = DEFAULT_LOCK_STALE_SECONDS, settle_seconds: float = SETTLE_SECONDS,
+          **options) -> int:
+    """Watch the inbox (``once=False``) or handle what is there now (``once=True``); return an exit code.
+
+    Exit codes: 0 all well; 1 a file had rows that failed or were not run; 2 a file was rejected
+    or the settings are wrong; 3 (``--once``) another watcher is at work on this inbox.
+    """
+    watcher = Watcher(settings, stop=stop or threading.Event(), lock_stale_after=lock_stale_after,
+                      settle_seconds=settle_seconds, **options)
+    with stop_on_signals(watcher.stop):
+        return watcher.run_once() if once else watcher.run_forever()

@@ -1,0 +1,127 @@
+"""Running it for real: `processor.py watch` as a process stopped by SIGTERM, and `run` emailing."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from p2e.cli import PROJECT, main
+from p2e.config import KNOWN_KEYS, load_settings
+from p2e.journal import Journal
+from p2e.watch import Folders, watch
+from tests.test_notify import smtp_server  # noqa: F401  (fixture)
+from tests.test_watch import outbox, results_rows, staff_files, wait_until, with_email_setting
+
+
+def write_config(tmp_path: Path, sb, **extra: str) -> Path:
+    values = {"ALMA_BASE_URL": sb.url, "ALMA_API_KEY": sb.api_key, "INBOX_DIR": str(tmp_path / "inbox"),
+              "OUTBOX_DIR": str(tmp_path / "outbox"), "STATE_DIR": str(tmp_path / "state"), "POLL_SECONDS": "0.2",
+              "SMTP_HOST": "", **extra}
+    config = tmp_path / "config.env"
+    config.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
+    for folder in ("inbox", "outbox", "state"):
+        (tmp_path / folder).mkdir(exist_ok=True)
+    return config
+
+
+def clean_environment() -> dict:
+    """This process's environment without any processor setting (the config file must decide)."""
+    return {k: v for k, v in os.environ.items() if k not in KNOWN_KEYS and not k.startswith(("ALMA_", "SMTP_", "MAIL_"))}
+
+
+@pytest.mark.skipif(os.name == "nt", reason="SIGTERM is how systemd stops the service; Windows uses Ctrl-Break")
+def test_sigterm_finishes_the_row_in_flight_and_the_next_start_resumes(start_sandbox, tmp_path):
+    from p2e.sandbox import write_workbook
+
+    sb, library = start_sandbox(rows=40, mix="delete-only", latency_ms=25)
+    config = write_config(tmp_path, sb, WORKERS="1")
+    write_workbook(library, tmp_path / "inbox" / "UIU P2E clean-up.xlsx")
+    process = subprocess.Popen([sys.executable, str(PROJECT / "processor.py"), "watch", "--config", str(config)],
+                               cwd=tmp_path, env=clean_environment(), stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_until(lambda: len([r for r in sb.requests if r["method"] == "DELETE"]) >= 3, timeout=30)
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, output
+    assert "Stopping (SIGTERM): finishing the row in flight" in output
+
+    settings = load_settings(config)
+    folders = Folders.of(settings)
+    assert staff_files(folders.processing) == ["UIU P2E clean-up.xlsx"]  # not lost, not done
+    [stopped] = outbox(settings, "results")
+    first = results_rows(stopped)
+    done_first = [r for r in first if r["Result"] == "Done"]
+    assert done_first and {r["Result"] for r in first} == {"Done", "Not run"}
+    journal = Journal(settings.state_dir / "journal.sqlite3")
+    assert [r.status for r in journal.unfinished_runs()] == ["running"]
+    journal.close()
+    log_text = (settings.state_dir / "logs" / "p2e.log").read_text(encoding="utf-8")
+    assert "Stopping (SIGTERM)" in log_text and "The watcher has stopped." in log_text
+    assert sb.api_key not in log_text and sb.api_key not in output
+    assert not (folders.inbox / ".p2e-watcher.lock").exists()
+
+    deletes = len([r for r in sb.requests if r["method"] == "DELETE"])
+    assert watch(replace(settings, workers=2), once=True, settle_seconds=0.05) == 0
+    assert staff_files(folders.processing) == []
+    final = max(outbox(settings, "results"), key=lambda p: p.stat().st_mtime)
+    assert {r["Result"] for r in results_rows(final)} == {"Done"}
+    assert len([r for r in sb.requests if r["method"] == "DELETE"]) - deletes == len(library.rows) - len(done_first)
+    state = sb.state()
+    assert not any(row["portfolio_id"] in state["portfolios"] for row in library.rows)
+
+
+def test_processor_run_also_emails_when_smtp_is_set(start_sandbox, tmp_path, smtp_server, capsys):
+    from p2e.sandbox import write_workbook
+
+    sb, library = start_sandbox(rows=5, mix="delete-only")
+    config = write_config(tmp_path, sb, SMTP_HOST="127.0.0.1", SMTP_PORT=str(smtp_server.port), SMTP_SECURITY="none",
+                          MAIL_FROM="p2e@library.example.edu")
+    path = with_email_setting(write_workbook(library, tmp_path / "by hand.xlsx"))
+    try:
+        assert main(["run", str(path), "--config", str(config)]) == 0
+    finally:
+        import logging
+
+        for handler in [h for h in logging.getLogger().handlers if getattr(h, "_p2e", False)]:
+            logging.getLogger().removeHandler(handler)
+            handler.close()
+    assert "Processed by hand.xlsx: 5 rows - 5 done." in capsys.readouterr().out
+    [message] = smtp_server.messages
+    assert message["Subject"] == "P2E clean-up: by hand.xlsx processed - 5 done"
+    assert smtp_server.attachment()[0] == outbox(load_settings(config), "results")[0].name
+    assert path.exists()  # `run` never moves the file it was given
+
+
+def test_watch_once_from_the_command_line_says_when_another_watcher_is_at_work(start_sandbox, tmp_path, capsys):
+    import json
+    import socket
+    from datetime import datetime, timezone
+
+    sb, _ = start_sandbox(rows=1)
+    config = write_config(tmp_path, sb)
+    now = datetime.now(timezone.utc).isoformat()
+    (tmp_path / "inbox" / ".p2e-watcher.lock").write_text(json.dumps(
+        {"host": "lib-srv-2", "pid": 99, "started": now, "heartbeat": now, "token": "x"}))
+    try:
+        code = main(["watch", "--once", "--config", str(config)])
+    finally:
+        import logging
+
+        for handler in [h for h in logging.getLogger().handlers if getattr(h, "_p2e", False)]:
+            logging.getLogger().removeHandler(handler)
+            handler.close()
+    assert code == 3
+    err = capsys.readouterr().err
+    assert "Another watcher (host lib-srv-2, process 99, started " in err
+    assert "is already watching this inbox; this run leaves everything to it and exits." in err
+    assert socket.gethostname() not in err.split("Another watcher")[1].split(")")[0]
+    assert staff_files(tmp_path / "inbox" / "processing") == []
