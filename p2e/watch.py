@@ -401,8 +401,9 @@ def _utc_now() -> str:
 
 
 def _process_exists(pid: int) -> bool:
+    """Whether a process with this id runs on this machine (when unsure: yes, and the heartbeat decides)."""
     if os.name == "nt":
-        return True  # cannot tell cheaply on Windows: rely on the heartbeat
+        return _windows_process_exists(pid)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -410,6 +411,28 @@ def _process_exists(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _windows_process_exists(pid: int) -> bool:
+    try:
+        import ctypes
+
+        kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
+        handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+        if not handle:
+            return kernel32.GetLastError() == 5  # access denied: it exists, under another account
+        try:
+            code = ctypes.c_ulong()
+            kernel32.GetExitCodeProcess(handle, ctypes.byref(code))
+            return code.value == 259  # STILL_ACTIVE
+        finally:
+            kernel32.CloseHandle(handle)
+    except Exception:
+        return True
+
+
+class InboxMissing(ConfigError):
+    """INBOX_DIR is not there: a wrong setting, or a shared drive that is not connected (yet)."""
 
 
 # -- the watcher ------------------------------------------------------------------------------
@@ -446,13 +469,29 @@ class Watcher:
     def check_folders(self) -> None:
         inbox = self.folders.inbox
         if not inbox.is_dir():
-            raise ConfigError(f"The inbox folder {inbox} does not exist, or the shared drive holding it is not "
+            raise InboxMissing(f"The inbox folder {inbox} does not exist, or the shared drive holding it is not "
                               "connected. Check INBOX_DIR in the settings (and that the drive is mapped or mounted).")
         if Path(self.settings.outbox_dir).resolve() == inbox.resolve():
             raise ConfigError("INBOX_DIR and OUTBOX_DIR are the same folder; the results would be taken for new "
                               "files. Give the outbox its own folder.")
         self.folders.create()
         Path(self.settings.outbox_dir).mkdir(parents=True, exist_ok=True)
+
+    def wait_for_inbox(self) -> None:
+        """The long-running watcher waits for a shared drive that is not connected yet, saying so once."""
+        told = False
+        while not self.stop.is_set():
+            try:
+                self.check_folders()
+            except InboxMissing as exc:
+                if not told:
+                    log.error("%s The watcher looks again every %g seconds.", exc, self.settings.poll_seconds)
+                    told = True
+                self.stop.wait(self.settings.poll_seconds)
+                continue
+            if told:
+                log.info("The inbox folder %s is there now.", self.folders.inbox)
+            return
 
     def take_lock(self) -> bool:
         """The lock, or a plain message saying who has it."""
@@ -499,7 +538,7 @@ class Watcher:
 
     def run_forever(self) -> int:
         """``watch``: wait for the lock, then look every POLL_SECONDS until stopped."""
-        self.check_folders()
+        self.wait_for_inbox()
         while not self.lock.held and not self.stop.is_set():
             if self.take_lock():
                 break

@@ -566,3 +566,20 @@ def test_a_missing_inbox_is_a_plain_configuration_message(tmp_path, start_sandbo
     with pytest.raises(ConfigError, match="The inbox folder .* does not exist, or the shared drive holding it is not connected"):
         watch(settings, once=True)
     assert not Path(settings.inbox_dir).exists()  # not created on the local disk behind the share's back
+
+
+def test_the_long_running_watcher_waits_for_a_share_that_is_not_connected_yet(start_sandbox, settings_for, caplog):
+    from p2e.sandbox import write_workbook
+
+    sb, library = start_sandbox(rows=2, mix="delete-only")
+    settings = settings_for(sb, poll_seconds=0.1)
+    shutil.rmtree(settings.inbox_dir)
+    caplog.set_level(logging.INFO, logger="p2e.watch")
+    with watcher_thread(settings):
+        wait_until(lambda: "The watcher looks again every 0.1 seconds." in caplog.text)
+        staging = Path(settings.state_dir) / "share"
+        staging.mkdir()
+        write_workbook(library, staging / "p2e.xlsx")
+        os.replace(staging, settings.inbox_dir)  # the drive is connected, with a file already in it
+        wait_until(lambda: outbox(settings, "results"))
+    assert "is there now" in caplog.text
