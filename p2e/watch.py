@@ -182,6 +182,10 @@ class Inbox:
             seen.told = True
             log.info(message, *args)
 
+    def waiting(self) -> list[str]:
+        """Names seen at the last look and still in the inbox (not ready yet, or not claimed)."""
+        return [name for name in self._seen if (self.folder / name).exists()]
+
     def forget(self, path: Path) -> None:
         self._seen.pop(path.name, None)
 
@@ -352,26 +356,47 @@ class WatcherLock:
         return True
 
     def refresh(self) -> bool:
-        """Rewrite the heartbeat; False (and ``lost`` set) if the lock is no longer ours."""
+        """Rewrite the heartbeat; False (and ``lost`` set) if another watcher now holds the lock.
+
+        A lock file deleted by hand is written again; a share that cannot be read for a moment
+        is tried again at the next beat.
+        """
         if not self.held:
             return False
-        info = self.holder()
-        if info is not None and info.token != self.token or not self.path.exists():
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
             self.held = False
-            self.lost.set()
-            if self.on_lost:
-                self.on_lost()
-            log.error("This watcher's lock (%s) was taken by another watcher or removed; stopping work on "
-                      "this inbox after the row in flight.", self.path)
-            return False
+            if self._create():
+                log.warning("The watcher lock %s had disappeared; it has been written again.", self.path)
+                return True
+            return self._lose()
+        except OSError as exc:
+            log.warning("Could not read the watcher lock %s: %s. Trying again at the next heartbeat.", self.path, exc)
+            return True
+        try:
+            token = json.loads(text).get("token")
+        except (ValueError, AttributeError):
+            token = self.token  # half-written by ourselves a moment ago
+        if token != self.token:
+            return self._lose()
         try:
             with open(self.path, "r+", encoding="utf-8") as handle:
-                text = json.dumps(self._info())
-                handle.write(text)
-                handle.truncate(len(text))
-        except OSError as exc:  # the share is unreachable for a moment: try again at the next beat
-            log.warning("Could not refresh the watcher lock %s: %s", self.path, exc)
+                fresh = json.dumps(self._info())
+                handle.write(fresh)
+                handle.truncate(len(fresh))
+        except OSError as exc:
+            log.warning("Could not refresh the watcher lock %s: %s. Trying again at the next heartbeat.", self.path, exc)
         return True
+
+    def _lose(self) -> bool:
+        self.held = False
+        self.lost.set()
+        log.error("Another watcher has taken this watcher's lock (%s); this one stops after the row in flight.",
+                  self.path)
+        if self.on_lost:
+            self.on_lost()
+        return False
 
     def start_heartbeat(self, every: float) -> None:
         self._stop_beat.clear()
@@ -521,14 +546,14 @@ class Watcher:
             return EXIT_ANOTHER_WATCHER
         self.lock.start_heartbeat(self._beat_interval())
         try:
+            self._safe_look()  # the first of the two looks; the second comes after the settle time
             self.resume_processing()
-            self._safe_look()
             if not self.stop.wait(self.settle_seconds):
                 for path in self._safe_look():
                     if self.stop.is_set():
                         break
                     self.take(path)
-                waiting = [n for n in self.inbox._seen if (self.folders.inbox / n).exists()]
+                waiting = self.inbox.waiting()
                 if waiting:
                     log.info("Still arriving or open, left for the next run: %s", ", ".join(sorted(waiting)))
             self.send_mail(force=True)

@@ -400,6 +400,16 @@ def test_the_heartbeat_keeps_the_lock_fresh_and_notices_when_it_is_taken(tmp_pat
     assert json.loads(lock.path.read_text())["token"] == "someone else"  # not ours to remove
 
 
+def test_a_lock_file_deleted_by_hand_is_written_again_by_its_holder(tmp_path):
+    lock = WatcherLock(tmp_path, stale_after=10)
+    assert lock.acquire()
+    lock.path.unlink()
+    assert lock.refresh() is True
+    assert json.loads(lock.path.read_text())["token"] == lock.token and lock.held
+    lock.release()
+    assert not lock.path.exists()
+
+
 def _a_dead_pid() -> int:
     import subprocess
     import sys
