@@ -71,10 +71,18 @@ def counts(results: list[RowResult]) -> Counter:
     return Counter(r.outcome for r in results)
 
 
+def new_workbook(path: Path) -> xlsxwriter.Workbook:
+    """A workbook that keeps every text as text, and streams rows to disk (100,000 rows in little memory).
+
+    With ``constant_memory`` each sheet must be written top to bottom, which every writer here does.
+    """
+    return xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False,
+                                           "strings_to_numbers": False, "strings_to_urls": False})
+
+
 def write_results(path: Path, sheet: Sheet, results: list[RowResult], info: RunInfo) -> Path:
     """Write the results workbook to ``path`` (use :func:`unique_path` to choose it)."""
-    workbook = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False,
-                                               "strings_to_urls": False})
+    workbook = new_workbook(path)
     try:
         fmt = _formats(workbook)
         by_row = {r.row.number: r for r in results}
@@ -218,8 +226,7 @@ def _results_sheet(workbook, fmt: dict, name: str, sheet: Sheet, results: list[R
 
 def write_rejection(path: Path, source_name: str, problems: list[Problem], when: datetime) -> Path:
     """A workbook that lists every problem by sheet, Excel row and column. Nothing was sent to Alma."""
-    workbook = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False,
-                                               "strings_to_urls": False})
+    workbook = new_workbook(path)
     try:
         fmt = _formats(workbook)
         ws = workbook.add_worksheet("Problems")
@@ -293,8 +300,7 @@ def read_results(path: Path) -> list[dict]:
 
 def write_restore_results(path: Path, source_name: str, restored: list) -> Path:
     """One row per restored row: old and new IDs, result, details."""
-    workbook = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False,
-                                               "strings_to_urls": False})
+    workbook = new_workbook(path)
     try:
         fmt = _formats(workbook)
         ws = workbook.add_worksheet("Restore")
