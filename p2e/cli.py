@@ -49,7 +49,7 @@ def cmd_run(args) -> int:
         from .notify import MailQueue, send_results
 
         setup_logging(settings, console_level=logging.WARNING)
-        send_results(outcome, settings, MailQueue(settings.state_dir / "mail-queue"), where=path)
+        send_results(outcome, settings, MailQueue(settings.state_dir / "mail-queue"))
     return outcome.exit_code
 
 

@@ -38,7 +38,7 @@ def clean_environment() -> dict:
 def test_sigterm_finishes_the_row_in_flight_and_the_next_start_resumes(start_sandbox, tmp_path):
     from p2e.sandbox import write_workbook
 
-    sb, library = start_sandbox(rows=40, mix="delete-only", latency_ms=25)
+    sb, library = start_sandbox(rows=30, mix="delete-only", latency_ms=15)
     config = write_config(tmp_path, sb, WORKERS="1")
     write_workbook(library, tmp_path / "inbox" / "UIU P2E clean-up.xlsx")
     process = subprocess.Popen([sys.executable, str(PROJECT / "processor.py"), "watch", "--config", str(config)],
@@ -70,7 +70,7 @@ def test_sigterm_finishes_the_row_in_flight_and_the_next_start_resumes(start_san
     assert not (folders.inbox / ".p2e-watcher.lock").exists()
 
     deletes = len([r for r in sb.requests if r["method"] == "DELETE"])
-    assert watch(replace(settings, workers=2), once=True, settle_seconds=0.05) == 0
+    assert watch(replace(settings, workers=4), once=True, settle_seconds=0.05) == 0
     assert staff_files(folders.processing) == []
     final = max(outbox(settings, "results"), key=lambda p: p.stat().st_mtime)
     assert {r["Result"] for r in results_rows(final)} == {"Done"}
