@@ -106,7 +106,7 @@ def cmd_watch(args) -> int:
     settings.require_alma()
     log_file = setup_logging(settings)
     logging.getLogger("p2e.watch").info("Log file: %s", log_file)
-    return watch(settings, once=args.once, lock_stale_after=args.lock_stale * 60)
+    return watch(settings, once=args.once, lock_stale_after=(args.lock_stale or settings.watch_lock_stale_minutes) * 60)
 
 
 def cmd_restore(args) -> int:
@@ -147,8 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rate-limit", type=float, default=25, metavar="N", help="per-second threshold (default 25)")
     p = verb("watch", cmd_watch, "poll the inbox folder and process what arrives")
     p.add_argument("--once", action="store_true", help="process what is there now, then exit (for cron/Task Scheduler)")
-    p.add_argument("--lock-stale", type=float, default=10, metavar="MINUTES",
-                   help="take over another watcher's lock when its heartbeat is older than this (default 10)")
+    p.add_argument("--lock-stale", type=float, default=None, metavar="MINUTES",
+                   help="take over another watcher's lock when its heartbeat is older than this (default: WATCH_LOCK_STALE_MINUTES, 10)")
     p = verb("restore", cmd_restore, "re-create what a run deleted, from its results workbook and backups")
     p.add_argument("results", help="the results workbook of the run to undo")
     return parser

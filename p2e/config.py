@@ -60,6 +60,7 @@ class Settings:
     http_timeout: float = 30.0
     max_retries: int = 6
     poll_seconds: float = 30.0
+    watch_lock_stale_minutes: float = 10.0
     max_file_mb: float = 50.0
     mail_to: list[str] = field(default_factory=list)
     mail_from: str | None = None
@@ -124,6 +125,7 @@ def load_settings(
 _OTHER_KEYS = {
     "INBOX_DIR", "OUTBOX_DIR", "STATE_DIR", "WORKERS", "BIB_HANDLING", "ACTIVE_POL_POLICY",
     "MMS_ID_SUFFIX", "OTHER_SYSTEM_ID_PATTERN", "HTTP_TIMEOUT", "MAX_RETRIES", "POLL_SECONDS", "MAX_FILE_MB",
+    "WATCH_LOCK_STALE_MINUTES",
 }
 KNOWN_KEYS = _OTHER_KEYS | {
     "ALMA_API_KEY", "ALMA_REGION", "ALMA_BASE_URL", "ALMA_RATE_LIMIT", "ALMA_DAILY_RESERVE",
@@ -147,7 +149,8 @@ def _parse(values: Mapping[str, str | None], source: str, base_dir: Path) -> Set
             value = kind(raw)
         except ValueError:
             raise ConfigError(f"{key} in {source} must be a {'whole ' if kind is int else ''}number{example}; it is '{raw}'.") from None
-        if value < minimum or (minimum == 0 and value == 0 and key in ("ALMA_RATE_LIMIT", "WORKERS", "POLL_SECONDS", "HTTP_TIMEOUT", "MAX_FILE_MB")):
+        if value < minimum or (minimum == 0 and value == 0 and key in ("ALMA_RATE_LIMIT", "WORKERS", "POLL_SECONDS", "HTTP_TIMEOUT", "MAX_FILE_MB",
+                                                                 "WATCH_LOCK_STALE_MINUTES")):
             raise ConfigError(f"{key} in {source} must be more than {minimum:g}; it is '{raw}'.")
         return value
 
@@ -182,6 +185,7 @@ def _parse(values: Mapping[str, str | None], source: str, base_dir: Path) -> Set
     s.max_retries = int(number("MAX_RETRIES", 6, int, example=", such as 6"))
     s.poll_seconds = number("POLL_SECONDS", 30.0, example=" of seconds, such as 30")
     s.max_file_mb = number("MAX_FILE_MB", 50.0, example=" of megabytes, such as 50")
+    s.watch_lock_stale_minutes = number("WATCH_LOCK_STALE_MINUTES", 10.0, example=" of minutes, such as 10")
     handling = get("BIB_HANDLING")
     if handling is not None:
         parsed = BibHandling.parse(handling)

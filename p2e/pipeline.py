@@ -173,6 +173,8 @@ def process_file(path: Path, settings: Settings, *, preview: bool | None = None,
             journal.set_status(run.run_id, FINISHED)
         finished = datetime.now()
         kind = "PREVIEW" if mode is Mode.PREVIEW else "results"
+        if outcome.status in ("paused", "stopped"):
+            kind = f"PARTIAL {kind}"  # not final: the rows marked Not run continue later
         target = unique_path(settings.outbox_dir, results_name(path.name, kind, finished), ".xlsx")
         info = RunInfo(path.name, "Preview" if mode is Mode.PREVIEW else "Apply", settings.alma_description(),
                        started, finished, run.run_id, client.stats.calls, note)

@@ -569,6 +569,7 @@ class Watcher:
                 break
             self.stop.wait(self.settings.poll_seconds)
         if self.stop.is_set():
+            self.lock.release()  # stopped just as the lock was won: leave no lock behind
             return EXIT_OK
         self.lock.start_heartbeat(self._beat_interval())
         scheduler = schedule.Scheduler()

@@ -108,6 +108,7 @@ def test_the_daily_allowance_running_out_leaves_the_rest_not_run_and_they_resume
     workbook = workbook_for(library)
     first = process_file(workbook, settings, stream=None)
     assert first.status == "paused" and first.exit_code == 1 and first.resume_after is not None
+    assert first.results_path.name.startswith("UIU P2E clean-up - PARTIAL results ")
     rows = results_rows(first.results_path)
     not_run = [r for r in rows if r["Result"] == "Not run"]
     done = [r for r in rows if r["Result"] == "Done"]

@@ -57,7 +57,7 @@ def test_sigterm_finishes_the_row_in_flight_and_the_next_start_resumes(start_san
     settings = load_settings(config)
     folders = Folders.of(settings)
     assert staff_files(folders.processing) == ["UIU P2E clean-up.xlsx"]  # not lost, not done
-    [stopped] = outbox(settings, "results")
+    [stopped] = outbox(settings, "PARTIAL results")
     first = results_rows(stopped)
     done_first = [r for r in first if r["Result"] == "Done"]
     assert done_first and {r["Result"] for r in first} == {"Done", "Not run"}
