@@ -12,21 +12,14 @@ from p2e.intake import read_workbook
 from p2e.model import Action, Problem
 from p2e.xlsx import text_format, write_text
 
+from .test_intake_basic import save
+
 MMS = "9917042712205899"
 PID = "53212785660005899"
 
 
 def build(tmp_path, rows, name="p2e.xlsx", title="P2E", number_formats=None):
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = title
-    for row in rows:
-        ws.append(row)
-    for coord, fmt in (number_formats or {}).items():
-        ws[coord].number_format = fmt
-    path = tmp_path / name
-    wb.save(path)
-    return read_workbook(path)
+    return read_workbook(save(tmp_path, rows, name=name, title=title, formats=number_formats))
 
 
 def test_rounded_mms_id_is_a_problem_at_its_cell(tmp_path):
