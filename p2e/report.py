@@ -105,6 +105,7 @@ def _formats(workbook) -> dict:
         "text": workbook.add_format({"num_format": "@"}),
         "wrap": workbook.add_format({"num_format": "@", "text_wrap": True, "valign": "top"}),
         "date": workbook.add_format({"num_format": "yyyy-mm-dd hh:mm"}),
+        "left": workbook.add_format({"align": "left", "num_format": "@"}),
     }
     for outcome, colour in OUTCOME_COLOURS.items():
         fmt[outcome] = workbook.add_format({"bg_color": colour, "bold": True, "num_format": "@"})
@@ -130,6 +131,7 @@ def _write_cell(ws, row: int, col: int, value: Any, fmt: dict) -> None:
 
 def _summary_sheet(workbook, fmt: dict, results: list[RowResult], info: RunInfo) -> None:
     ws = workbook.add_worksheet("Summary")
+    ws.fit_to_pages(1, 1)  # printed on one page
     ws.set_column(0, 0, 28)
     ws.set_column(1, 8, 14)
     title = "Preview: nothing was changed in Alma" if info.mode == "Preview" else "Results of the P2E clean-up"
@@ -150,7 +152,7 @@ def _summary_sheet(workbook, fmt: dict, results: list[RowResult], info: RunInfo)
         facts.append(("Note", info.note))
     for i, (label, value) in enumerate(facts, start=2):
         ws.write_string(i, 0, label, fmt["bold"])
-        ws.write_string(i, 1, value)
+        ws.merge_range(i, 1, i, 8, value, fmt["left"])  # long values (file, server) get the width of the table
     top = len(facts) + 3
     ws.write_string(top, 0, "Rows by action and result", fmt["bold"])
     outcomes = [o for o in Outcome if any(r.outcome is o for r in results)]
@@ -222,6 +224,9 @@ def _results_sheet(workbook, fmt: dict, name: str, sheet: Sheet, results: list[R
                 ws.write_string(i, extra + k, str(value), fmt["text"])
     last_col = extra + len(RESULT_COLUMNS) - 1
     ws.autofilter(0, 0, max(len(results), 1), last_col)
+    # Printed: landscape, with the header row on every page.
+    ws.set_landscape()
+    ws.repeat_rows(0)
 
 
 def write_rejection(path: Path, source_name: str, problems: list[Problem], when: datetime) -> Path:
