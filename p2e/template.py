@@ -168,9 +168,15 @@ def write_template(path: Path) -> Path:
 
 def _instructions(workbook, fmt) -> None:
     ws = workbook.add_worksheet(INSTRUCTIONS_SHEET)
-    ws.set_column(0, 0, 110, fmt["wrap"])
+    ws.set_column(0, 0, 90, fmt["wrap"])
     ws.hide_gridlines(2)
+    ws.fit_to_pages(1, 0)  # printed one page wide
     for i, (kind, text) in enumerate(INSTRUCTIONS):
+        if kind not in ("title", "heading"):
+            # Row heights are set, not left to the spreadsheet program: not every program grows a
+            # row to fit wrapped text (LibreOffice printed the paragraphs on top of each other).
+            lines = max(1, -(-len(text) // 95))
+            ws.set_row(i, 15 * lines + 3)
         write_text(ws, i, 0, text, fmt[kind] if kind in ("title", "heading") else fmt["wrap"])
     ws.activate()
 
