@@ -114,7 +114,15 @@ def cmd_restore(args) -> int:
 
     settings = settings_from(args.config)
     settings.require_alma()
-    return restore(Path(args.results), settings)
+    path = Path(args.results)
+    if not path.is_file():
+        print(f"There is no file at {path}.", file=sys.stderr)
+        return EXIT_REJECTED
+    try:
+        return restore(path, settings)
+    except (ValueError, OSError) as exc:  # not a results workbook, or not readable
+        print(f"Cannot restore from {path.name}: {exc}", file=sys.stderr)
+        return EXIT_REJECTED
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -287,7 +287,10 @@ def read_results(path: Path) -> list[dict]:
     """The rows of a results workbook's Results sheet, as dicts keyed by header (``_row`` = sheet row)."""
     import openpyxl
 
-    workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises several kinds for a file that is not a workbook
+        raise ValueError(f"{Path(path).name} is not a results workbook that can be opened ({exc}).") from None
     try:
         if "Results" not in workbook.sheetnames:
             raise ValueError(f"{Path(path).name} has no Results sheet: is it a results workbook from this processor?")

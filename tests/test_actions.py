@@ -337,3 +337,17 @@ def test_the_templates_mode_setting_chooses_preview_or_apply(start_sandbox, sett
     applied = process_file(_filled_template(tmp_path, library, "Apply", "b.xlsx"), settings_for(sb), stream=None)
     assert applied.mode.value == "apply"
     assert {r["Result"] for r in results_rows(applied.results_path)} == {"Done"}
+
+
+def test_restore_refuses_a_file_that_is_not_a_results_workbook(start_sandbox, tmp_path, capsys):
+    from p2e.cli import main
+
+    sb, _ = start_sandbox(rows=3)
+    config = tmp_path / "config.env"
+    config.write_text(f"ALMA_BASE_URL={sb.url}\nALMA_API_KEY={sb.api_key}\nOUTBOX_DIR={tmp_path / 'out'}\n")
+    wrong = tmp_path / "staff file.xlsx"
+    small_workbook(wrong, [{"mms_id": "99123", "action": "delete"}])
+    assert main(["restore", str(wrong), "--config", str(config)]) == 2
+    assert ("Cannot restore from staff file.xlsx: staff file.xlsx has no Results sheet: is it a results workbook "
+            "from this processor?") in capsys.readouterr().err
+    assert sb.requests == []
