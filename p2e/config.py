@@ -14,7 +14,7 @@ False
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
@@ -219,7 +219,3 @@ def _parse(values: Mapping[str, str | None], source: str, base_dir: Path) -> Set
     s.smtp_user = get("SMTP_USER")
     s.smtp_password = get("SMTP_PASSWORD")
     return s
-
-
-def settings_fields() -> list[str]:
-    return [f.name for f in fields(Settings)]

@@ -2,7 +2,7 @@
 
 The status file sits in the outbox beside the results-to-be (``<file> - IN PROGRESS.txt``),
 is rewritten every few seconds with the same figures as the console, and disappears when
-the results workbook arrives.
+the results workbook arrives (the pipeline removes it once the results are written).
 """
 from __future__ import annotations
 
@@ -81,11 +81,6 @@ class Progress:
     def finish(self) -> None:
         if self.stream is not None and getattr(self.stream, "isatty", lambda: False)():
             print(file=self.stream)
-        if self.status_file is not None:
-            try:
-                self.status_file.unlink()
-            except OSError:
-                pass
 
 
 def _duration(seconds: float) -> str:

@@ -47,14 +47,6 @@ def collection_of(portfolio: dict) -> tuple[str, str]:
     return _value(collection.get("id")), str((collection.get("id") or {}).get("desc") or collection.get("name") or "")
 
 
-def portfolio_bib(portfolio: dict) -> str:
-    return _value((portfolio.get("resource_metadata") or {}).get("mms_id"))
-
-
-def portfolio_title(portfolio: dict) -> str:
-    return str((portfolio.get("resource_metadata") or {}).get("title") or "")
-
-
 def po_line_number(record: dict) -> str:
     return _value(record.get("po_line"))
 
