@@ -35,6 +35,16 @@ class BackupStore:
     def row_folder(self, row_number: int) -> Path:
         return self.folder / f"row-{row_number:04d}"
 
+    def saved_rows(self) -> dict[int, Path]:
+        """Every row of this run that has a backup: row number -> its folder."""
+        found = {}
+        for path in sorted(self.folder.glob("row-*/backup.json")):
+            try:
+                found[int(path.parent.name[4:])] = path.parent
+            except ValueError:
+                continue
+        return found
+
     def save_row(self, row_number: int, manifest: dict, records: dict[str, tuple[str, dict]]) -> Path:
         """Save ``records`` ({kind: (ID, record)}) and the row's manifest; returns the row's folder."""
         folder = self.row_folder(row_number)

@@ -168,3 +168,21 @@ class Journal:
         """(run_id, time) if this installation deleted the portfolio before."""
         found = self._exec("SELECT run_id, time FROM deleted WHERE portfolio_id=?", (portfolio_id,))
         return (found[0][0], found[0][1]) if found else None
+
+    # -- what a run did, for restore ----------------------------------------------------
+    def knows_run(self, run_id: str) -> bool:
+        return bool(self._exec("SELECT 1 FROM runs WHERE run_id=?", (run_id,)))
+
+    def written_rows(self, run_id: str) -> dict[int, list[str]]:
+        """Rows of this run that sent a write to Alma (confirmed, or sent and never answered): row -> steps."""
+        found: dict[int, list[str]] = {}
+        for row, step in self._exec("SELECT row_number, step FROM steps WHERE run_id=? AND state!='refused' "
+                                    "ORDER BY row_number, time", (run_id,)):
+            found.setdefault(row, []).append(step)
+        return found
+
+    def recorded_results(self, run_id: str) -> dict[int, dict]:
+        """Each row's final result as recorded: row -> {'outcome', 'mms_id', 'portfolio_id', 'bib'}."""
+        return {row: {"outcome": outcome, "mms_id": mms, "portfolio_id": pid, "bib": bib}
+                for row, outcome, mms, pid, bib in self._exec(
+                    "SELECT row_number, outcome, mms_id, portfolio_id, bib FROM results WHERE run_id=?", (run_id,))}

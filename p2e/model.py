@@ -121,6 +121,13 @@ FIELD_LABELS = {
 }
 
 
+# Excel's grid, and how many columns the results workbook adds after the staff's own columns:
+# Result, Details, MMS ID, Portfolio ID, Bib, Alma error, Backup, plus "Excel row" in front on the
+# Needs attention sheet. A sheet whose used range leaves fewer free columns cannot be handed back whole.
+EXCEL_MAX_COLUMNS = 16_384
+RESULT_COLUMNS_ADDED = 8
+
+
 @dataclass
 class Problem:
     """Something wrong with the file, said so that a person can find and fix it.

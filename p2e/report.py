@@ -23,7 +23,7 @@ from typing import Any
 
 import xlsxwriter
 
-from .model import Action, Outcome, Problem, RowResult, Sheet
+from .model import EXCEL_MAX_COLUMNS, Action, Outcome, Problem, RowResult, Sheet
 
 RESULT_COLUMNS = ["Result", "Details", "MMS ID", "Portfolio ID", "Bib", "Alma error", "Backup"]
 OUTCOME_COLOURS = {
@@ -201,6 +201,9 @@ def _results_sheet(workbook, fmt: dict, name: str, sheet: Sheet, results: list[R
     for j, header in enumerate(originals):
         ws.write_string(0, first + j, str(header or ""), fmt["header"])
     extra = first + len(originals)
+    if extra + len(RESULT_COLUMNS) > EXCEL_MAX_COLUMNS:
+        # Validation refuses such a sheet; xlsxwriter would silently drop what does not fit.
+        raise ValueError(f"the sheet is {len(originals)} columns wide: the result columns would not fit")
     for j, header in enumerate(RESULT_COLUMNS):
         ws.write_string(0, extra + j, header, fmt["header"])
     ws.freeze_panes(1, 0)
@@ -302,6 +305,26 @@ def read_results(path: Path) -> list[dict]:
             record["_row"] = number
             found.append(record)
         return found
+    finally:
+        workbook.close()
+
+
+def read_summary(path: Path) -> dict[str, str]:
+    """The facts on a results workbook's Summary sheet (File, Mode, Run ID, ...), label -> text."""
+    import openpyxl
+
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises several kinds for a file that is not a workbook
+        raise ValueError(f"{Path(path).name} is not a results workbook that can be opened ({exc}).") from None
+    try:
+        if "Summary" not in workbook.sheetnames:
+            raise ValueError(f"{Path(path).name} has no Summary sheet: is it a results workbook from this processor?")
+        facts = {}
+        for values in workbook["Summary"].iter_rows(min_row=1, max_row=40, max_col=2, values_only=True):
+            if values and isinstance(values[0], str) and len(values) > 1 and values[1] is not None:
+                facts.setdefault(values[0], str(values[1]))
+        return facts
     finally:
         workbook.close()
 

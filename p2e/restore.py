@@ -1,4 +1,4 @@
-"""Restore: re-create in Alma what a run deleted, from the backups named in its results workbook.
+"""Restore: re-create in Alma what a run deleted, from the run's own journal and backups.
 
 Alma's own undo (Manage Deleted Repository) restores at most 5,000 records per job, only
 the last action of a user, and is fiddly to search. So, for each row of a run that deleted
@@ -28,11 +28,13 @@ from pathlib import Path
 from . import records as R
 from .alma.client import AlmaClient
 from .alma.errors import AlmaError
-from .backup import load_row_backup, marc_record
+from .backup import BackupStore, load_row_backup, marc_record
 from .config import Settings
-from .report import AuditLog, read_results, unique_path, write_id_lists, write_restore_results
+from .journal import Journal
+from .report import AuditLog, read_results, read_summary, unique_path, write_id_lists, write_restore_results
 
 MDR_BATCH = 5000  # Manage Deleted Repository restores at most 5,000 records per job
+EXIT_NO_RECORDS = 2  # the run's journal and backups are not in this STATE_DIR
 
 
 @dataclass
@@ -183,12 +185,46 @@ class Restorer:
 
 
 def restore(results_path: Path, settings: Settings, stream=None) -> int:
-    """Restore what the run behind ``results_path`` deleted; returns the exit code."""
+    """Restore what the run behind ``results_path`` changed; returns the exit code.
+
+    The workbook only names the run (the Run ID on its Summary sheet). What the run did comes from
+    its own records in STATE_DIR: the journal (every write it sent) and the backups (every record
+    as it was). So a workbook whose columns were lost or edited restores all the same, and a run
+    whose records are missing is said to be, with exit code 2, never "0 restored" and success.
+    """
     stream = stream or sys.stdout
-    rows = read_results(results_path)
-    todo = [r for r in rows if r.get("Result") in ("Done", "Failed") and r.get("Backup")]
+    results_path = Path(results_path)
+    name = results_path.name
+    run_id = read_summary(results_path).get("Run ID", "").strip()
+    if not run_id:
+        raise ValueError(f"{name} has no Run ID on its Summary sheet: is it a results workbook from this processor?")
+    journal = Journal(settings.state_dir / "journal.sqlite3")
+    try:
+        known = journal.knows_run(run_id)
+        written = journal.written_rows(run_id)
+        recorded = journal.recorded_results(run_id)
+    finally:
+        journal.close()
+    store = BackupStore(settings.state_dir / "backups", run_id)
+    saved = store.saved_rows()
+    done_in_book = sum(1 for r in read_results(results_path) if r.get("Result") == "Done")
+    if not known and not saved:
+        print(f"No record of run {run_id} (the run behind {name}) was found in {settings.state_dir}. Restore works "
+              "from the journal and backups a run leaves there: run it on the machine that processed the file, "
+              "with the same STATE_DIR. Nothing was changed in Alma.", file=stream)
+        return EXIT_NO_RECORDS
+    todo = sorted(set(written) | set(saved))
+    if not todo:
+        if done_in_book:
+            print(f"{name} reports {done_in_book} row(s) Done, but the journal in {settings.state_dir} holds no "
+                  f"change made by run {run_id}, and there are no backups for it. Nothing was restored; check that "
+                  "STATE_DIR is the one the run used.", file=stream)
+            return EXIT_NO_RECORDS
+        print(f"Nothing to restore: run {run_id} ({name}) changed nothing in Alma.", file=stream)
+        return 0
+
     when = datetime.now()
-    stem = f"{Path(results_path).stem} - restore {when:%Y-%m-%d %H%M}"
+    stem = f"{results_path.stem} - restore {when:%Y-%m-%d %H%M}"
     audit = AuditLog(settings.outbox_dir / "audit" / f"{stem}.jsonl", settings.secrets())
     client = AlmaClient(settings.base_url, settings.alma_api_key, rate_limit=settings.rate_limit,
                         timeout=settings.http_timeout, max_retries=settings.max_retries, audit=audit)
@@ -196,30 +232,34 @@ def restore(results_path: Path, settings: Settings, stream=None) -> int:
     done: list[Restored] = []
     try:
         for row in todo:
-            folder = Path(row["Backup"])
-            if not (folder / "backup.json").exists():
-                done.append(Restored(row["_row"], row.get("MMS ID") or "", row.get("Portfolio ID") or "",
-                                     result="Failed", details=f"No backup was found in {folder}."))
+            folder = saved.get(row)
+            if folder is None:
+                ids = recorded.get(row) or {}
+                done.append(Restored(row, ids.get("mms_id") or "", ids.get("portfolio_id") or "", result="Failed",
+                                     details=f"The run changed this row in Alma, but its backup is missing (expected "
+                                             f"in {store.row_folder(row)}). Restore it in Alma's Manage Deleted "
+                                             "Repository: its IDs are in the lists beside these results."))
                 continue
-            done.append(restorer.restore_row(row["_row"], folder))
+            done.append(restorer.restore_row(row, folder))
     finally:
         client.close()
         audit.close()
     target = unique_path(settings.outbox_dir, stem, ".xlsx")
-    write_restore_results(target, Path(results_path).name, done)
-    deleted_bibs = [r.get("MMS ID") for r in todo if r.get("MMS ID") and r.get("Bib") == "deleted"]
-    deleted_portfolios = [r.get("Portfolio ID") for r in todo if r.get("Portfolio ID")]
-    lists = write_id_lists(settings.outbox_dir, f"{Path(results_path).stem} - deleted MMS IDs", deleted_bibs, MDR_BATCH)
-    lists += write_id_lists(settings.outbox_dir, f"{Path(results_path).stem} - deleted portfolio IDs",
-                            deleted_portfolios, MDR_BATCH)
+    write_restore_results(target, name, done)
+    ids = {r.row: r for r in done}
+    deleted_bibs = [rec["mms_id"] for row, rec in recorded.items() if row in written and rec.get("bib") == "deleted"]
+    deleted_portfolios = [ids[row].old_portfolio_id for row, steps in written.items()
+                          if "delete_portfolio" in steps and row in ids]
+    lists = write_id_lists(settings.outbox_dir, f"{results_path.stem} - deleted MMS IDs", deleted_bibs, MDR_BATCH)
+    lists += write_id_lists(settings.outbox_dir, f"{results_path.stem} - deleted portfolio IDs", deleted_portfolios,
+                            MDR_BATCH)
     failed = sum(1 for r in done if r.result == "Failed")
     restored = sum(1 for r in done if r.result == "Restored")
     partly = sum(1 for r in done if r.result == "Partly restored")
-    print(f"Restore of {Path(results_path).name}: {restored} row(s) restored, {partly} partly restored, "
+    print(f"Restore of {name}: {restored} row(s) restored, {partly} partly restored, "
           f"{failed} failed, {len(done) - restored - partly - failed} restored earlier or with nothing to restore.",
           file=stream)
     print(f"Restore results: {target}", file=stream)
     for path in lists:
         print(f"ID list for Alma's Manage Deleted Repository: {path}", file=stream)
     return 1 if failed else 0
-

@@ -22,7 +22,7 @@ from collections import Counter
 
 from .config import Settings
 from .ids import institution_suffix, label
-from .model import Action, BibHandling, Problem, Row, Sheet, column_letter
+from .model import EXCEL_MAX_COLUMNS, RESULT_COLUMNS_ADDED, Action, BibHandling, Problem, Row, Sheet, column_letter
 
 ALMA_ID_FIELDS = ("mms_id", "portfolio_id", "target_mms_id", "target_portfolio_id")
 ACTING = (Action.DELETE, Action.RELINK)
@@ -74,6 +74,7 @@ class _Checker:
             return self.problems
         if not self.columns_present():
             return self.problems
+        self.room_for_results()
         for row in sheet.rows:
             self.row_rules(row)
         self.conflicts()
@@ -108,6 +109,26 @@ class _Checker:
             ))
             return False
         return True
+
+    def room_for_results(self) -> None:
+        """The results go in the columns after the sheet's last used column; Excel must have room for them.
+
+        One stray cell far to the right (XFD is Excel's last column) would push them off the sheet.
+        """
+        sheet = self.sheet
+        width = max([len(sheet.headers)] + [len(row.values) for row in sheet.rows])
+        if width + RESULT_COLUMNS_ADDED <= EXCEL_MAX_COLUMNS:
+            return
+        last = max((i for i, h in enumerate(sheet.headers) if h), default=-1)
+        found = _rightmost_cell(sheet, last + 1)
+        number, index = found if found else (sheet.header_row, width - 1)
+        headed = f"your last heading is in column {column_letter(last)}" if last >= 0 else "the sheet has no headings"
+        self.problems.append(Problem(
+            f"Something is in cell {column_letter(index)}{number}, far to the right of your columns ({headed}). "
+            f"The results are added after the last used column, and Excel has no room left there (its last column "
+            f"is XFD). Delete column {column_letter(index)} (or clear everything right of your columns), save the "
+            "file and put it back.",
+            sheet=sheet.sheet_name, row=number, column=column_letter(index)))
 
     def row_rules(self, row: Row) -> None:
         if row.action is None:
@@ -244,6 +265,19 @@ class _Checker:
                 self.add(f"This {label(f)} ({getattr(row, f)}) ends in {code}, but your institution's {kind} end in "
                          f"{expected}: it belongs to another institution or to the Network Zone, or Excel changed it. "
                          "Use your own institution's ID for this record.", row, f)
+
+
+def _rightmost_cell(sheet: Sheet, start: int) -> tuple[int, int] | None:
+    """(Excel row, column index) of the right-most non-empty cell at or after column ``start``."""
+    best: tuple[int, int] | None = None
+    candidates = [(sheet.header_row, sheet.headers)] + [(row.number, row.values) for row in sheet.rows]
+    for number, values in candidates:
+        for index in range(len(values) - 1, start - 1, -1):
+            if values[index] not in (None, ""):
+                if best is None or index > best[1]:
+                    best = (number, index)
+                break
+    return best
 
 
 __all__ = ["validate"]

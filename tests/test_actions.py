@@ -348,6 +348,6 @@ def test_restore_refuses_a_file_that_is_not_a_results_workbook(start_sandbox, tm
     wrong = tmp_path / "staff file.xlsx"
     small_workbook(wrong, [{"mms_id": "99123", "action": "delete"}])
     assert main(["restore", str(wrong), "--config", str(config)]) == 2
-    assert ("Cannot restore from staff file.xlsx: staff file.xlsx has no Results sheet: is it a results workbook "
+    assert ("Cannot restore from staff file.xlsx: staff file.xlsx has no Summary sheet: is it a results workbook "
             "from this processor?") in capsys.readouterr().err
     assert sb.requests == []
