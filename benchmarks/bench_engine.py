@@ -9,6 +9,9 @@ Part "limit": 3,182 delete rows (the CARLI guide's example collection) against a
 with Alma's 25 calls/s threshold and 150 ms latency, the client also at 25/s. Targets: at
 least 90% of the limit sustained, no 429, at most 3 calls per delete row.
 
+With ``--cpu-hogs N``, N busy-loop processes (each stopping by itself) run beside the processor,
+as another program on the same machine would: the limiter must still cause no 429.
+
 Part "memory": 100,000 delete rows with the sandbox's limit and latency off; reports the
 processor's peak memory. Target: under 300 MB.
 
@@ -63,8 +66,16 @@ def wait_for(url: str, seconds: float = 120) -> None:
     raise SystemExit(f"The sandbox at {url} did not start.")
 
 
+def cpu_hog(seconds: float) -> None:
+    """A bounded busy loop (run in its own process): keeps one core busy, then stops by itself."""
+    deadline = time.monotonic() + seconds
+    n = 0
+    while time.monotonic() < deadline:
+        n = (n * 31 + 7) % 1_000_003
+
+
 def run(rows: int, *, server_limit: float | None, latency_ms: float, client_limit: float, workers: int,
-        label: str) -> dict:
+        label: str, hogs: int = 0) -> dict:
     work = Path(tempfile.mkdtemp(prefix="p2e-bench-"))
     seed = work / "seed.json"
     workbook = work / "inbox" / f"bench {rows} rows.xlsx"
@@ -85,6 +96,8 @@ def run(rows: int, *, server_limit: float | None, latency_ms: float, client_limi
         config.write_text(f"ALMA_API_KEY={API_KEY}\nALMA_BASE_URL={url}\nINBOX_DIR={work / 'inbox'}\n"
                           f"OUTBOX_DIR={work / 'outbox'}\nSTATE_DIR={work / 'state'}\n"
                           f"ALMA_RATE_LIMIT={client_limit}\nWORKERS={workers}\nALMA_DAILY_RESERVE=0\n")
+        # Other work on the machine (hogs > 0): busy loops beside the processor, each bounded in time.
+        hog_procs = [subprocess.Popen([sys.executable, __file__, "--hog", "1800"]) for _ in range(hogs)]
         started = time.monotonic()
         out, err = work / "stdout.txt", work / "stderr.txt"
         with open(out, "w") as stdout, open(err, "w") as stderr:
@@ -95,6 +108,9 @@ def run(rows: int, *, server_limit: float | None, latency_ms: float, client_limi
                 peak_mb = max(peak_mb, high_water_mb(running.pid))
                 time.sleep(0.2)
         wall = time.monotonic() - started
+        for hog in hog_procs:
+            hog.terminate()
+            hog.wait()
         processor = subprocess.CompletedProcess(running.args, running.returncode, out.read_text(), err.read_text())
     finally:
         sandbox.terminate()
@@ -138,6 +154,9 @@ def show(f: dict) -> None:
 
 
 def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] == "--hog":
+        cpu_hog(float(sys.argv[2]))
+        return
     if len(sys.argv) == 5 and sys.argv[1] == "--build":
         library = generate_library(int(sys.argv[2]), random_seed=1, mix="delete-only")
         save_seed(library.seed, Path(sys.argv[3]))
@@ -148,10 +167,13 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=3182)
     parser.add_argument("--memory-rows", type=int, default=100_000)
     parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--cpu-hogs", type=int, default=0,
+                        help="busy-loop processes running beside the processor (part limit), as another program would")
     args = parser.parse_args()
     if args.part in ("limit", "both"):
-        show(run(args.rows, server_limit=25, latency_ms=150, client_limit=25, workers=args.workers,
-                 label=f"{args.rows:,} delete rows, sandbox at 25 calls/s and 150 ms latency, client at 25/s"))
+        beside = f", {args.cpu_hogs} CPU hog(s) beside it" if args.cpu_hogs else ""
+        show(run(args.rows, server_limit=25, latency_ms=150, client_limit=25, workers=args.workers, hogs=args.cpu_hogs,
+                 label=f"{args.rows:,} delete rows, sandbox at 25 calls/s and 150 ms latency, client at 25/s{beside}"))
     if args.part in ("memory", "both"):
         show(run(args.memory_rows, server_limit=None, latency_ms=0, client_limit=100_000, workers=args.workers,
                  label=f"{args.memory_rows:,} delete rows, no limit and no latency (memory)"))

@@ -19,6 +19,7 @@ Behaviour worth knowing:
 """
 from __future__ import annotations
 
+import collections
 import json
 import random
 import threading
@@ -44,32 +45,64 @@ MAX_MMS_IDS_PER_CALL = 100  # GET /bibs?mms_id= takes at most 100 IDs
 
 
 class RateLimiter:
-    """Evenly spaced calls, shared by every thread: at most ``rate`` calls in any second.
+    """At most ``rate`` calls in any one second, counted at the moment each call is sent.
 
-    ``safety`` spaces calls a little wider than the limit so that scheduling jitter on our
-    side never makes Alma count one call too many inside its one-second window.
+    Shared by every thread. Two rules, both needed:
+
+    * calls are spaced evenly (``1 / rate`` apart), so a pool of workers never bursts;
+    * when a call is about to go, the calls really sent in the last second are counted. A
+      thread that wakes late (the CPU was busy, a large answer was being parsed, the machine
+      paused) would otherwise go out together with the threads whose turn it now is, and
+      Alma, which counts arrivals per second, answers 429. Such a thread waits again instead.
+
+    ``safety`` keeps a little below the limit (Alma counts every integration of the
+    institution against the same threshold, and its clock is not ours).
     """
 
-    def __init__(self, rate: float | None, safety: float = 0.95):
+    def __init__(self, rate: float | None, safety: float = 0.95, window: float = 1.0):
         self.interval = 0.0 if not rate else 1.0 / (rate * safety)
+        self.per_window = max(1, int(rate * safety)) if rate else 0
+        self.window = window
         self._next = time.monotonic()
+        self._hold_until = 0.0
+        self._sent: collections.deque[float] = collections.deque()
         self._lock = threading.Lock()
 
     def acquire(self) -> None:
+        """Wait for this thread's turn; return at the moment the call may be sent."""
         if not self.interval:
             return
         with self._lock:
             now = time.monotonic()
-            slot = max(now, self._next)
+            slot = max(now, self._next, self._hold_until)
             self._next = slot + self.interval
-        delay = slot - now
-        if delay > 0:
-            time.sleep(delay)
+        if slot > now:
+            time.sleep(slot - now)
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                while self._sent and self._sent[0] <= now - self.window:
+                    self._sent.popleft()
+                wait = self._hold_until - now
+                if len(self._sent) >= self.per_window:
+                    wait = max(wait, self._sent[0] + self.window - now)
+                if wait <= 0:
+                    self._sent.append(now)
+                    self._admitted(now)
+                    return
+            time.sleep(wait)
+
+    def _admitted(self, moment: float) -> None:
+        """Called (under the lock) with the moment each call is let go; tests record it."""
 
     def hold(self, seconds: float) -> None:
-        """Nobody calls for ``seconds`` (after a 429, so every worker backs off together)."""
+        """Nobody calls for ``seconds`` (after a 429, so every worker backs off together).
+
+        Threads already waiting for a turn respect the hold too."""
         with self._lock:
-            self._next = max(self._next, time.monotonic() + seconds)
+            until = time.monotonic() + seconds
+            self._next = max(self._next, until)
+            self._hold_until = max(self._hold_until, until)
 
 
 class CallStats:
