@@ -227,8 +227,9 @@ def _results_sheet(workbook, fmt: dict, name: str, sheet: Sheet, results: list[R
                 ws.write_string(i, extra + k, str(value), fmt["text"])
     last_col = extra + len(RESULT_COLUMNS) - 1
     ws.autofilter(0, 0, max(len(results), 1), last_col)
-    # Printed: landscape, with the header row on every page.
+    # Printed: landscape, one page wide (as many pages tall as the rows need), the header row on every page.
     ws.set_landscape()
+    ws.fit_to_pages(1, 0)
     ws.repeat_rows(0)
 
 

@@ -166,16 +166,23 @@ def write_template(path: Path) -> Path:
     return path
 
 
+INSTRUCTIONS_WIDTH = 78  # characters: fits Letter and A4 portrait inside half-inch margins
+
+
 def _instructions(workbook, fmt) -> None:
     ws = workbook.add_worksheet(INSTRUCTIONS_SHEET)
-    ws.set_column(0, 0, 90, fmt["wrap"])
+    # Printed on Letter or A4 in portrait without scaling: LibreOffice does not shrink a sheet to
+    # "one page wide", so the column itself must fit inside the margins.
+    ws.set_column(0, 0, INSTRUCTIONS_WIDTH, fmt["wrap"])
     ws.hide_gridlines(2)
-    ws.fit_to_pages(1, 0)  # printed one page wide
+    ws.set_portrait()
+    ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)
+    ws.fit_to_pages(1, 0)  # and Excel, which can, keeps it one page wide
     for i, (kind, text) in enumerate(INSTRUCTIONS):
         if kind not in ("title", "heading"):
             # Row heights are set, not left to the spreadsheet program: not every program grows a
             # row to fit wrapped text (LibreOffice printed the paragraphs on top of each other).
-            lines = max(1, -(-len(text) // 95))
+            lines = max(1, -(-len(text) // (INSTRUCTIONS_WIDTH + 3)))
             ws.set_row(i, 15 * lines + 3)
         write_text(ws, i, 0, text, fmt[kind] if kind in ("title", "heading") else fmt["wrap"])
     ws.activate()
@@ -185,6 +192,9 @@ def _actions(workbook, fmt) -> None:
     ws = workbook.add_worksheet(ACTIONS_SHEET)
     ws.freeze_panes(1, 0)
     ws.set_row(0, 30)
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)  # printed one page wide, the header row on every page
+    ws.repeat_rows(0)
     for col, (header, field_name, width, note, title, message) in enumerate(COLUMNS):
         is_id = field_name in ID_FIELDS or field_name == "po_line"
         ws.set_column(col, col, width, fmt["text"] if is_id else None)
@@ -204,6 +214,8 @@ def _actions(workbook, fmt) -> None:
 
 def _settings(workbook, fmt) -> None:
     ws = workbook.add_worksheet(SETTINGS_SHEET)
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
     ws.set_column(0, 0, 20)
     ws.set_column(1, 1, 40, fmt["text"])
     ws.set_column(2, 2, 80, fmt["wrap"])
