@@ -39,6 +39,7 @@ from pathlib import Path
 import schedule
 
 from .config import ConfigError, Settings
+from .errors import LockLost
 from .journal import PAUSED, Journal
 from .notify import MailQueue, queue_results, smtp_send
 from .pipeline import EXIT_OK, file_sha256, process_file
@@ -263,9 +264,16 @@ class WatcherLock:
     """A lock file in the inbox that holds across machines sharing the folder.
 
     Taken with ``O_CREAT | O_EXCL`` (which SMB and NFS honour), it records host, process,
-    start time and a heartbeat that the holder refreshes every few seconds. Another watcher
-    takes it over only when the heartbeat is older than ``stale_after`` seconds, or when the
-    holder is a process on the same machine that no longer exists.
+    start time, a heartbeat that the holder refreshes every few seconds, and the holder's
+    random token. Another watcher takes it over only when the heartbeat is older than
+    ``stale_after`` seconds, or when the holder is a process on the same machine that no
+    longer exists.
+
+    The token is a fencing token: before every row it starts and every write it sends, the
+    holder calls :meth:`fence`, which reads the lock file and raises
+    :class:`~p2e.errors.LockLost` unless the token there is still its own. So a watcher that
+    was frozen (laptop asleep, VM paused, share stalled) while another took over stops as soon
+    as it wakes, instead of carrying on until its next heartbeat.
 
     >>> lock = WatcherLock(Path("inbox"))     # doctest: +SKIP
     >>> lock.acquire()                        # doctest: +SKIP
@@ -282,6 +290,9 @@ class WatcherLock:
         self.on_lost = None  # called once if another watcher takes the lock while we hold it
         self._beat: threading.Thread | None = None
         self._stop_beat = threading.Event()
+        self._beat_every = max(0.2, min(30.0, stale_after / 5))
+        self._beat_at = 0.0               # wall-clock time our heartbeat was last written
+        self._file_lock = threading.RLock()  # one writer of the lock file at a time in this process
 
     def _info(self) -> dict:
         return {"host": socket.gethostname(), "pid": os.getpid(), "started": self.started,
@@ -323,8 +334,10 @@ class WatcherLock:
         except FileNotFoundError:
             return self._create()
         moved = self._read(aside)
-        if info is not None and (moved is None or moved.get("token") != info.token):
-            # Another watcher took over between our look and our move: give its lock back.
+        if info is not None and (moved is None or moved.get("token") != info.token
+                                 or moved.get("heartbeat") != info.heartbeat):
+            # Another watcher took over, or the holder woke up and beat, between our look and our
+            # move: give the lock back.
             try:
                 os.replace(aside, self.path)
             except OSError:
@@ -352,6 +365,7 @@ class WatcherLock:
             handle.flush()
             os.fsync(handle.fileno())
         self.held = True
+        self._beat_at = time.time()
         self.lost.clear()
         return True
 
@@ -361,6 +375,10 @@ class WatcherLock:
         A lock file deleted by hand is written again; a share that cannot be read for a moment
         is tried again at the next beat.
         """
+        with self._file_lock:
+            return self._refresh()
+
+    def _refresh(self) -> bool:
         if not self.held:
             return False
         try:
@@ -385,9 +403,43 @@ class WatcherLock:
                 fresh = json.dumps(self._info())
                 handle.write(fresh)
                 handle.truncate(len(fresh))
+            self._beat_at = time.time()
         except OSError as exc:
             log.warning("Could not refresh the watcher lock %s: %s. Trying again at the next heartbeat.", self.path, exc)
         return True
+
+    def fence(self) -> None:
+        """Prove that this watcher still holds the lock, or raise :class:`~p2e.errors.LockLost`.
+
+        Called before every row is started and before every write is sent to Alma. The lock file
+        is read and its token compared with this watcher's. When this watcher's own heartbeat is
+        older than two beats (the whole process was frozen), the heartbeat is written now, so a
+        watcher about to take over sees a live holder. A lock file that cannot be read after a few
+        tries proves nothing, so it counts as lost too: safety first.
+        """
+        with self._file_lock:
+            for _ in range(3):
+                if not self.held or self.lost.is_set():
+                    break
+                try:
+                    token = json.loads(self.path.read_text(encoding="utf-8")).get("token")
+                except FileNotFoundError:
+                    if self._refresh():  # deleted by hand (or mid-takeover): written again if still free
+                        return
+                    break
+                except (OSError, ValueError, AttributeError):
+                    time.sleep(0.2)  # the share hiccupped, or the file is being rewritten
+                    continue
+                if token != self.token:
+                    self._lose()
+                    break
+                if time.time() - self._beat_at > 2 * self._beat_every:
+                    self._refresh()
+                return
+            if self.held:
+                self._lose()
+        raise LockLost("Another watcher has taken over this inbox (or its lock file could not be read); this "
+                       "watcher stops here and sends nothing more to Alma.")
 
     def _lose(self) -> bool:
         self.held = False
@@ -400,6 +452,7 @@ class WatcherLock:
 
     def start_heartbeat(self, every: float) -> None:
         self._stop_beat.clear()
+        self._beat_every = every
 
         def beat() -> None:
             while not self._stop_beat.wait(every):
@@ -414,11 +467,12 @@ class WatcherLock:
         if self._beat is not None:
             self._beat.join(timeout=5)
             self._beat = None
-        if self.held:
-            info = self.holder()
-            if info is None or info.token == self.token:
-                self.path.unlink(missing_ok=True)
-            self.held = False
+        with self._file_lock:
+            if self.held:
+                info = self.holder()
+                if info is None or info.token == self.token:
+                    self.path.unlink(missing_ok=True)
+                self.held = False
 
 
 def _utc_now() -> str:
@@ -614,6 +668,11 @@ class Watcher:
     def take(self, path: Path) -> None:
         """Claim a ready file from the inbox and process it."""
         try:
+            self.lock.fence()
+        except LockLost:
+            self._lock_lost(path)
+            return
+        try:
             claimed = claim(path, self.folders)
         except FileNotFoundError:
             return  # staff took it back
@@ -681,7 +740,12 @@ class Watcher:
         """Run one file in processing/ through the pipeline and file it away by its outcome."""
         log.info("Processing %s", path.name)
         try:
-            outcome = process_file(path, self.settings, stop=self.stop, stream=None)
+            self.lock.fence()
+            outcome = process_file(path, self.settings, stop=self.stop, stream=None, fence=self.lock.fence)
+            if outcome.status != "lock-lost":
+                self.lock.fence()  # still ours: the file may be filed away and the email sent
+        except LockLost:
+            outcome = None
         except ConfigError:
             raise
         except Exception:
@@ -689,6 +753,9 @@ class Watcher:
                           path.name, self.folders.processing, RETRY_AFTER_ERROR_SECONDS // 60)
             self._retry_at[path.name] = time.monotonic() + RETRY_AFTER_ERROR_SECONDS
             self.exit_code = max(self.exit_code, 1)
+            return
+        if outcome is None or outcome.status == "lock-lost":
+            self._lock_lost(path)
             return
         self._retry_at.pop(path.name, None)
         where = path
@@ -710,6 +777,14 @@ class Watcher:
         queue_results(outcome, self.settings, self.mail, where=where)
         self.send_mail()
 
+    def _lock_lost(self, path: Path) -> None:
+        """Another watcher took the lock over while this one was frozen: leave everything to it and stop."""
+        log.error("Another watcher took over this inbox while %s was being handled here. This watcher sent "
+                  "nothing more to Alma, wrote no results and sends no email for it; the other watcher finishes "
+                  "it. This watcher stops.", path.name)
+        self.stop.set()
+        self.exit_code = max(self.exit_code, 1)
+
     # -- mail ----------------------------------------------------------------------------
     def _send_guarded(self, message, settings):
         try:
@@ -722,6 +797,8 @@ class Watcher:
 
     def send_mail(self, force: bool = False) -> None:
         """Send what waits in the mail queue; after a failure, wait longer each time (up to an hour)."""
+        if self.lock.lost.is_set():
+            return  # the mail queue is the other watcher's now
         if not force and time.monotonic() < self._mail_next:
             return
         try:

@@ -593,3 +593,51 @@ def test_the_long_running_watcher_waits_for_a_share_that_is_not_connected_yet(st
         os.replace(staging, settings.inbox_dir)  # the drive is connected, with a file already in it
         wait_until(lambda: outbox(settings, "results"))
     assert "is there now" in caplog.text
+
+
+# -- fencing: a watcher must prove it holds the lock before each row and write ------------------
+
+def test_the_fence_passes_while_the_lock_is_ours_and_raises_once_another_watcher_holds_it(tmp_path):
+    from p2e.errors import LockLost, ProcessorError
+
+    lock = WatcherLock(tmp_path, stale_after=60)
+    assert lock.acquire()
+    lock.fence()  # ours: passes
+    lock._beat_at -= 3600  # as if this process had been frozen for an hour: the fence beats first
+    lock.fence()
+    assert datetime.fromisoformat(json.loads(lock.path.read_text())["heartbeat"]) > \
+        datetime.now(timezone.utc) - timedelta(minutes=1)
+    lock.path.write_text(json.dumps({**json.loads(lock.path.read_text()), "token": "the other watcher"}))
+    with pytest.raises(LockLost) as raised:
+        lock.fence()
+    assert isinstance(raised.value, ProcessorError) and lock.lost.is_set()
+    with pytest.raises(LockLost):
+        lock.fence()  # and stays lost
+    lock.release()
+    assert json.loads(lock.path.read_text())["token"] == "the other watcher"
+
+
+def test_a_run_whose_lock_is_taken_over_stops_and_writes_no_results(start_sandbox, settings_for, workbook_for):
+    sb, library = start_sandbox(rows=20, mix="delete-only", latency_ms=20)
+    settings = settings_for(sb, workers=1)
+    path = workbook_for(library)
+    lock = WatcherLock(Path(settings.inbox_dir), stale_after=60)
+    assert lock.acquire()
+
+    def take_over():  # another watcher takes the lock once three portfolios are deleted
+        wait_until(lambda: len([r for r in sb.requests if r["method"] == "DELETE"]) >= 3, timeout=30, every=0.002)
+        lock.path.write_text(json.dumps({**json.loads(lock.path.read_text()), "token": "the other watcher"}))
+
+    thief = threading.Thread(target=take_over)
+    thief.start()
+    outcome = process_file(path, settings, stream=None, fence=lock.fence)
+    thief.join()
+
+    assert outcome.status == "lock-lost" and outcome.results_path is None
+    assert list(Path(settings.outbox_dir).glob("*.xlsx")) == []
+    deletes = [r["path"] for r in sb.requests if r["method"] == "DELETE"]
+    assert 3 <= len(deletes) <= 4 and len(set(deletes)) == len(deletes)  # at most the row in flight
+    journal = Journal(Path(settings.state_dir) / "journal.sqlite3")
+    [run] = journal.unfinished_runs()
+    assert run.status == "running"  # left for the watcher that holds the lock now
+    journal.close()
