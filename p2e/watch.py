@@ -50,7 +50,7 @@ log = logging.getLogger("p2e.watch")
 EXIT_ANOTHER_WATCHER = 3          # watch --once found another watcher at work and left everything alone
 LOCK_NAME = ".p2e-watcher.lock"
 DEFAULT_LOCK_STALE_SECONDS = 600.0  # a lock whose heartbeat is older than this is taken over
-SETTLE_SECONDS = 2.0              # --once: the two looks at the inbox are this far apart
+SETTLE_SECONDS = 2.0              # --once waits at most this long for a second look within one run
 INCOMPLETE_GRACE_SECONDS = 120.0  # an .xlsx that is not yet a whole zip waits this long before it is tried
 RETRY_AFTER_ERROR_SECONDS = 300.0
 
@@ -105,8 +105,8 @@ def arrival_time(st: os.stat_result) -> float:
 class Seen:
     size: int
     mtime_ns: int
-    since: float                 # monotonic time this size/mtime was first seen
-    order: int                   # poll in which the file was first seen (arrival order)
+    since: float                 # wall-clock time of the first look that saw this size and time
+    first: float                 # wall-clock time of the look in which the file was first seen (arrival order)
     arrived: float
     told: bool = False           # already logged why it waits
 
@@ -114,25 +114,35 @@ class Seen:
 class Inbox:
     """The inbox folder, looked at poll after poll; :meth:`ready` lists files safe to claim.
 
-    A file is ready when its size and modification time are the same as at the previous
-    look, it can be opened, no spreadsheet program has it open (no ``~$`` / ``.~lock`` file
-    beside it), and an .xlsx/.xlsm is a complete zip (or has stayed unchanged for a while,
-    so that a damaged one still reaches the pipeline and is rejected with a message).
+    A file is ready when its size and modification time have stayed the same across looks at
+    least ``settle`` seconds apart (POLL_SECONDS for the watcher), it can be opened, no
+    spreadsheet program has it open (no ``~$`` / ``.~lock`` file beside it), and it is whole
+    where that can be told: an .xlsx/.xlsm is a complete zip with its central directory, a .csv
+    ends with a line end. A file that stays unchanged but not whole for ``incomplete_grace``
+    seconds is handed on anyway, so a damaged one reaches the pipeline and is rejected with a
+    message rather than waiting unseen.
+
+    With ``memory`` (a small JSON file in STATE_DIR) what was seen is remembered across
+    processes, so one ``watch --once`` notes a new file and a later one takes it if unchanged.
     """
 
-    def __init__(self, folder: Path, *, incomplete_grace: float = INCOMPLETE_GRACE_SECONDS):
+    def __init__(self, folder: Path, *, settle: float = 0.0, incomplete_grace: float = INCOMPLETE_GRACE_SECONDS,
+                 memory: Path | None = None):
         self.folder = Path(folder)
+        self.settle = settle
         self.incomplete_grace = incomplete_grace
-        self._seen: dict[str, Seen] = {}
-        self._polls = 0
+        self.memory = Path(memory) if memory else None
+        self._seen: dict[str, Seen] = self._load()
+        self._saved = ""
         self._ignored: set[str] = set()
+        self.pending: list[str] = []     # seen at the last look but not ready yet
 
     def look(self) -> list[Path]:
         """Record the inbox's files as they are now; return those ready, in arrival order."""
-        self._polls += 1
-        now = time.monotonic()
+        now = time.time()
         current: dict[str, Seen] = {}
-        ready: list[tuple[int, float, str]] = []
+        ready: list[tuple[float, float, str]] = []
+        pending: list[str] = []
         for entry in os.scandir(self.folder):
             try:
                 if not entry.is_file(follow_symlinks=True):
@@ -151,12 +161,15 @@ class Inbox:
             if before and (before.size, before.mtime_ns) == (st.st_size, st.st_mtime_ns):
                 seen = before
             else:
-                seen = Seen(st.st_size, st.st_mtime_ns, now, before.order if before else self._polls,
-                            arrival_time(st))
+                seen = Seen(st.st_size, st.st_mtime_ns, now, before.first if before else now, arrival_time(st))
             current[entry.name] = seen
-            if seen is before and self._is_ready(path, seen, now):
-                ready.append((seen.order, seen.arrived, entry.name))
+            if seen is before and now - seen.since >= self.settle and self._is_ready(path, seen, now):
+                ready.append((seen.first, seen.arrived, entry.name))
+            else:
+                pending.append(entry.name)
         self._seen = current
+        self.pending = pending
+        self._save()
         return [self.folder / name for _, _, name in sorted(ready)]
 
     def _is_ready(self, path: Path, seen: Seen, now: float) -> bool:
@@ -171,10 +184,9 @@ class Inbox:
         except OSError:
             self._tell(seen, "%s cannot be opened yet (still being copied or saved?); waiting.", path.name)
             return False
-        if path.suffix.lower() in (".xlsx", ".xlsm") and not zipfile.is_zipfile(path):
-            if now - seen.since < self.incomplete_grace:
-                self._tell(seen, "%s is not a complete workbook yet (still being copied?); waiting.", path.name)
-                return False
+        if not is_whole(path) and now - seen.since < self.incomplete_grace:
+            self._tell(seen, "%s is not complete yet (still being copied?); waiting.", path.name)
+            return False
         return True
 
     @staticmethod
@@ -189,6 +201,54 @@ class Inbox:
 
     def forget(self, path: Path) -> None:
         self._seen.pop(path.name, None)
+        self._save()
+
+    # -- remembered across processes (watch --once) ---------------------------------------
+    def _load(self) -> dict[str, Seen]:
+        if self.memory is None:
+            return {}
+        try:
+            data = json.loads(self.memory.read_text(encoding="utf-8"))
+            return {str(name): Seen(int(v["size"]), int(v["mtime_ns"]), float(v["since"]), float(v["first"]),
+                                    float(v["arrived"])) for name, v in data.items()}
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            return {}  # none yet, or unreadable: every file is simply seen afresh
+
+    def _save(self) -> None:
+        if self.memory is None:
+            return
+        text = json.dumps({name: {"size": s.size, "mtime_ns": s.mtime_ns, "since": s.since, "first": s.first,
+                                  "arrived": s.arrived} for name, s in self._seen.items()}, indent=1)
+        if text == self._saved:
+            return
+        try:
+            self.memory.parent.mkdir(parents=True, exist_ok=True)
+            temp = self.memory.with_name(self.memory.name + ".tmp")
+            temp.write_text(text, encoding="utf-8")
+            os.replace(temp, self.memory)
+            self._saved = text
+        except OSError as exc:
+            log.warning("Could not remember what is in the inbox (%s): %s", self.memory, exc)
+
+
+def is_whole(path: Path) -> bool:
+    """Whether a file is structurally complete, where its type tells: an .xlsx/.xlsm is a zip whose central
+    directory can be read; a .csv ends with a line end. Other files: True (nothing to tell by)."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".xlsx", ".xlsm"):
+            with zipfile.ZipFile(path) as archive:
+                return bool(archive.namelist())
+        if suffix == ".csv":
+            with open(path, "rb") as handle:
+                handle.seek(0, os.SEEK_END)
+                if handle.tell() == 0:
+                    return False
+                handle.seek(-1, os.SEEK_END)
+                return handle.read(1) in (b"\n", b"\r")
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return False
+    return True
 
 
 # -- the folders and moves ------------------------------------------------------------------
@@ -527,13 +587,16 @@ class Watcher:
     settings: Settings
     stop: threading.Event = field(default_factory=threading.Event)
     lock_stale_after: float = DEFAULT_LOCK_STALE_SECONDS
-    settle_seconds: float = SETTLE_SECONDS
+    settle_seconds: float | None = None   # how long a file must stay unchanged; None: POLL_SECONDS
     incomplete_grace: float = INCOMPLETE_GRACE_SECONDS
     mail_retry_seconds: float = 60.0
 
     def __post_init__(self):
         self.folders = Folders.of(self.settings)
-        self.inbox = Inbox(self.folders.inbox, incomplete_grace=self.incomplete_grace)
+        if self.settle_seconds is None:
+            self.settle_seconds = self.settings.poll_seconds
+        self.inbox = Inbox(self.folders.inbox, settle=self.settle_seconds, incomplete_grace=self.incomplete_grace,
+                           memory=self.settings.state_dir / "inbox-seen.json")
         self.lock = WatcherLock(self.folders.inbox, stale_after=self.lock_stale_after)
         self.lock.on_lost = self.stop.set
         self.mail = MailQueue(self.settings.state_dir / "mail-queue")
@@ -590,7 +653,12 @@ class Watcher:
 
     # -- one pass ------------------------------------------------------------------------
     def run_once(self) -> int:
-        """``watch --once``: resume, look twice a moment apart, handle what is ready, send mail, exit."""
+        """``watch --once``: resume, look, handle what is ready, send mail, exit.
+
+        A file is ready once it has stayed unchanged for the settle time (POLL_SECONDS), counting the
+        looks of earlier runs (remembered in STATE_DIR): the run that first sees a file only notes it,
+        and a later run takes it. When the settle time is short, this run looks a second time.
+        """
         self.check_folders()
         if not self.lock.acquire():
             holder = self.lock.holder()
@@ -600,9 +668,10 @@ class Watcher:
             return EXIT_ANOTHER_WATCHER
         self.lock.start_heartbeat(self._beat_interval())
         try:
-            self._safe_look()  # the first of the two looks; the second comes after the settle time
+            self._safe_look()  # notes what is there; files unchanged since an earlier run are ready
             self.resume_processing()
-            if not self.stop.wait(self.settle_seconds):
+            wait = min(self.settle_seconds, SETTLE_SECONDS) if self.inbox.pending else 0
+            if not self.stop.wait(wait):
                 for path in self._safe_look():
                     if self.stop.is_set():
                         break
@@ -837,7 +906,7 @@ def stop_on_signals(stop: threading.Event):
 
 
 def watch(settings: Settings, once: bool = False, *, stop: threading.Event | None = None,
-          lock_stale_after: float = DEFAULT_LOCK_STALE_SECONDS, settle_seconds: float = SETTLE_SECONDS,
+          lock_stale_after: float = DEFAULT_LOCK_STALE_SECONDS, settle_seconds: float | None = None,
           **options) -> int:
     """Watch the inbox (``once=False``) or handle what is there now (``once=True``); return an exit code.
 

@@ -641,3 +641,82 @@ def test_a_run_whose_lock_is_taken_over_stops_and_writes_no_results(start_sandbo
     [run] = journal.unfinished_runs()
     assert run.status == "running"  # left for the watcher that holds the lock now
     journal.close()
+
+
+# -- stability: a copy that stalls is not taken as finished -----------------------------------
+
+def _csv_lines(library, tmp_path) -> list[str]:
+    from p2e.sandbox import write_workbook
+
+    wb = openpyxl.load_workbook(write_workbook(library, tmp_path / "source.xlsx"), read_only=True)
+    lines = [",".join("" if v is None else str(v) for v in row) for row in wb.active.iter_rows(values_only=True)]
+    wb.close()
+    return lines
+
+
+def test_a_csv_copy_that_stalls_longer_than_the_settle_time_is_not_processed_half_written(
+        start_sandbox, settings_for, tmp_path):
+    """The copy pauses mid-line for several polls (a slow share): the file looks stable but is not whole."""
+    sb, library = start_sandbox(rows=12, mix="delete-only")
+    settings = settings_for(sb, poll_seconds=0.2)
+    data = ("\r\n".join(_csv_lines(library, tmp_path)) + "\r\n").encode()
+    cut = data.index(b"\r\n", len(data) // 2) - 5  # in the middle of a row's MMS ID
+    target = Path(settings.inbox_dir) / "p2e.csv"
+    with watcher_thread(settings):
+        with open(target, "wb") as handle:
+            handle.write(data[:cut])
+        time.sleep(1.5)  # stalled for seven polls, much longer than the settle time
+        with open(target, "ab") as handle:
+            handle.write(data[cut:])
+        [done] = wait_until(lambda: staff_files(Folders.of(settings).done), timeout=30)
+    folders = Folders.of(settings)
+    assert (folders.done / done).read_bytes() == data  # the whole file, not the first half
+    assert staff_files(folders.rejected) == []
+    rows = results_rows(outbox(settings, "results")[0])
+    assert len(rows) == len(library.rows) and {r["Result"] for r in rows} == {"Done"}
+
+
+def test_watch_once_notes_a_new_file_and_a_later_run_takes_it_when_unchanged(start_sandbox, settings_for,
+                                                                             workbook_for):
+    sb, library = start_sandbox(rows=3, mix="delete-only")
+    settings = settings_for(sb, poll_seconds=2.5)
+    workbook = workbook_for(library)
+
+    assert watch(settings, once=True) == 0  # sees it for the first time: only notes it
+    assert workbook.exists() and outbox(settings, "results") == []
+    remembered = json.loads((Path(settings.state_dir) / "inbox-seen.json").read_text())
+    assert remembered[workbook.name]["size"] == workbook.stat().st_size
+
+    time.sleep(0.6)  # the next run comes more than POLL_SECONDS after the first look
+    assert watch(settings, once=True) == 0
+    assert not workbook.exists() and len(outbox(settings, "results")) == 1
+    assert staff_files(Folders.of(settings).done)[0].startswith("UIU P2E clean-up - processed ")
+
+
+def test_a_file_is_ready_only_when_unchanged_across_looks_the_settle_time_apart_even_across_runs(tmp_path):
+    memory = tmp_path / "state" / "inbox-seen.json"
+    inbox = Inbox(tmp_path, settle=0.3, incomplete_grace=60, memory=memory)
+    path = tmp_path / "p2e.csv"
+    path.write_text("MMS ID,Action\n991234567890123,delete\n")
+    assert inbox.look() == []
+    assert inbox.look() == []  # unchanged, but not yet for the settle time
+    time.sleep(0.35)
+    with open(path, "a") as handle:
+        handle.write("991234567890124,delete\n")  # changed: starts again
+    assert inbox.look() == []
+    time.sleep(0.35)
+    later = Inbox(tmp_path, settle=0.3, incomplete_grace=60, memory=memory)  # the next `watch --once`
+    assert later.look() == [path]
+
+
+@pytest.mark.parametrize("name, content", [
+    ("p2e.csv", b"MMS ID,Action\r\n99123456789012"),            # stops mid-line
+    ("p2e.xlsx", b"PK\x03\x04" + b"\0" * 200),                  # a zip without its central directory
+])
+def test_a_file_that_is_not_structurally_whole_waits_for_the_grace_time(tmp_path, name, content):
+    path = tmp_path / name
+    path.write_bytes(content)
+    inbox = Inbox(tmp_path, settle=0, incomplete_grace=0.4)
+    assert inbox.look() == [] and inbox.look() == []
+    time.sleep(0.45)  # still not whole after the grace time: handed on, to be rejected with a message
+    assert inbox.look() == [path]
