@@ -27,6 +27,7 @@ from .errors import LockLost
 from .intake import FileRejected, read_workbook
 from .journal import FINISHED, PAUSED, Journal
 from .model import Mode, Outcome, Problem, RowResult
+from .names import safe_file_name
 from .plan import plan
 from .progress import Progress
 from .report import AuditLog, RunInfo, results_name, unique_path, write_rejection, write_results
@@ -139,7 +140,8 @@ def process_file(path: Path, settings: Settings, *, preview: bool | None = None,
     started = datetime.now()
     journal = Journal(settings.state_dir / "journal.sqlite3")
     run = journal.start_run(path.name, file_sha256(path), mode.value)
-    audit = AuditLog(settings.outbox_dir / "audit" / f"{Path(path.name).stem} - {run.run_id}.jsonl", settings.secrets())
+    audit = AuditLog(settings.outbox_dir / "audit" / safe_file_name(path.stem, f" - {run.run_id}", ".jsonl"),
+                     settings.secrets())
     own_client = client is None
     if client is None:
         client = AlmaClient(settings.base_url, settings.alma_api_key, rate_limit=settings.rate_limit,
@@ -151,7 +153,7 @@ def process_file(path: Path, settings: Settings, *, preview: bool | None = None,
     backups = BackupStore(settings.state_dir / "backups", run.run_id)
     ctx = RunContext(client, settings, journal, backups, run.run_id, preview=mode is Mode.PREVIEW,
                      fence=fence or (lambda: None))
-    status_file = settings.outbox_dir / f"{path.stem} - IN PROGRESS.txt"
+    status_file = settings.outbox_dir / safe_file_name(path.stem, " - IN PROGRESS", ".txt")
     try:
         tasks = plan(sheet, settings)
         rows = {row.number: row for row in sheet.rows}

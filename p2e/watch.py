@@ -41,8 +41,10 @@ import schedule
 from .config import ConfigError, Settings
 from .errors import LockLost
 from .journal import PAUSED, Journal
+from .model import Problem
+from .names import STEM_BYTES, safe_file_name
 from .notify import MailQueue, queue_results, smtp_send
-from .pipeline import EXIT_OK, file_sha256, process_file
+from .pipeline import EXIT_OK, FileOutcome, file_sha256, process_file, reject
 from .report import unique_path
 
 log = logging.getLogger("p2e.watch")
@@ -59,6 +61,10 @@ RETRY_AFTER_ERROR_SECONDS = 300.0
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".csv", ".xls", ".xlsb", ".numbers", ".ods"}
 TEMPORARY_SUFFIXES = {".tmp", ".temp", ".part", ".partial", ".crdownload", ".download", ".swp", ".lnk", ".ini"}
 SYSTEM_NAMES = {"desktop.ini", "thumbs.db", "ehthumbs.db", ".ds_store", "icon\r"}
+# Hidden files that systems and tools make beside or instead of a file: macOS resource forks ("._x"),
+# NFS and Samba leftovers, FUSE, GNOME and Emacs temporaries, our own lock.
+HIDDEN_SYSTEM_PREFIXES = ("._", ".nfs", ".smbdelete", ".fuse_hidden", ".goutputstream-", ".#", ".~", LOCK_NAME)
+_RSYNC_TEMP = re.compile(r"^\..+\.[A-Za-z0-9]{6}$")  # rsync writes ".name.xlsx.Ab12Cd", then renames
 _EXCEL_SAVE_TEMP = re.compile(r"^[0-9A-F]{8}$")  # Excel saves to e.g. "6E2F1A00" then renames
 
 
@@ -66,6 +72,9 @@ _EXCEL_SAVE_TEMP = re.compile(r"^[0-9A-F]{8}$")  # Excel saves to e.g. "6E2F1A00
 
 def ignore_reason(path: Path) -> str | None:
     """Why ``path`` in the inbox is not a staff file (None when it is one).
+
+    A file whose name merely starts with a dot is not ignored: it is refused with a message
+    (see :func:`hidden_name_rejection`), so nothing waits in the inbox unseen.
 
     >>> ignore_reason(Path("~$p2e.xlsx")), ignore_reason(Path(".~lock.p2e.xlsx#")), ignore_reason(Path("p2e.xls"))
     ('an Excel lock file', 'a LibreOffice lock file', None)
@@ -75,11 +84,26 @@ def ignore_reason(path: Path) -> str | None:
         return "an Excel lock file"
     if name.startswith(".~lock.") and name.endswith("#"):
         return "a LibreOffice lock file"
-    if name.startswith(".") or name.lower() in SYSTEM_NAMES:
+    if name.lower() in SYSTEM_NAMES or name.startswith(HIDDEN_SYSTEM_PREFIXES) or _RSYNC_TEMP.match(name):
         return "a hidden or system file"
     if name.startswith("~") or path.suffix.lower() in TEMPORARY_SUFFIXES or _EXCEL_SAVE_TEMP.match(name):
         return "a temporary file"
     return None
+
+
+def hidden_name_rejection(path: Path, settings: Settings) -> FileOutcome | None:
+    """A file whose name starts with a dot is refused (REJECTED workbook, email), not processed.
+
+    Such a name hides the file on Macs and Linux and is what tools give their temporary copies, so
+    the file may not be the one staff meant to drop; it is not read and nothing is sent to Alma.
+    """
+    if not path.name.startswith("."):
+        return None
+    return reject(path, settings, [Problem(
+        f"The file name '{safe_file_name(path.stem, '', path.suffix, visible=False)}' starts with a dot. "
+        "That hides the file on Macs and Linux and is how programs name their temporary copies, so it "
+        "was not processed. Rename it so that the name does not start with a dot, then put it in the "
+        "inbox folder again.")])
 
 
 def _hidden_on_windows(st: os.stat_result) -> bool:
@@ -173,7 +197,7 @@ class Inbox:
         return [self.folder / name for _, _, name in sorted(ready)]
 
     def _is_ready(self, path: Path, seen: Seen, now: float) -> bool:
-        open_in = [p.name for p in lock_files_for(path) if p.exists()]
+        open_in = [p.name for p in lock_files_for(path) if _exists(p)]
         if open_in:
             self._tell(seen, "%s is open in a spreadsheet program (%s is beside it); it will be picked up once "
                              "it is closed.", path.name, open_in[0])
@@ -229,6 +253,13 @@ class Inbox:
             self._saved = text
         except OSError as exc:
             log.warning("Could not remember what is in the inbox (%s): %s", self.memory, exc)
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:  # e.g. the lock-file name of a long file name would be too long: it cannot exist
+        return False
 
 
 def is_whole(path: Path) -> bool:
@@ -289,7 +320,8 @@ def claim(path: Path, folders: Folders) -> Path:
 def file_away(path: Path, folder: Path, label: str, when: datetime | None = None) -> Path:
     """Move a processed file out of processing/ into ``folder`` as "<name> - <label> <date time><suffix>"."""
     when = when or datetime.now()
-    target = unique_path(folder, f"{path.stem} - {label} {when:%Y-%m-%d %H%M}", path.suffix)
+    stem = safe_file_name(path.stem, f" - {label} {when:%Y-%m-%d %H%M}", limit=STEM_BYTES)
+    target = unique_path(folder, stem, path.suffix)
     os.replace(path, target)
     return target
 
@@ -810,7 +842,8 @@ class Watcher:
         log.info("Processing %s", path.name)
         try:
             self.lock.fence()
-            outcome = process_file(path, self.settings, stop=self.stop, stream=None, fence=self.lock.fence)
+            outcome = hidden_name_rejection(path, self.settings) or \
+                process_file(path, self.settings, stop=self.stop, stream=None, fence=self.lock.fence)
             if outcome.status != "lock-lost":
                 self.lock.fence()  # still ours: the file may be filed away and the email sent
         except LockLost:

@@ -211,7 +211,7 @@ def test_lock_and_temporary_files_are_ignored_and_never_moved(start_sandbox, set
     settings = mail_settings(settings_for, sb, smtp_server.port)
     inbox = Path(settings.inbox_dir)
     names = ["~$x.xlsx", ".~lock.budget.xlsx#", "~WRL0001.tmp", ".DS_Store", "desktop.ini", "6E2F1A00",
-             ".hidden.xlsx", "copying.xlsx.part"]
+             "._budget.xlsx", ".budget.xlsx.Xy12Ab", ".nfs000000000123", "copying.xlsx.part"]
     for name in names:
         (inbox / name).write_bytes(b"not a workbook")
     before = sb.state()
@@ -524,7 +524,8 @@ def test_with_the_mail_server_down_processing_completes_and_the_mail_goes_later(
 
 @pytest.mark.parametrize("name, reason", [
     ("~$p2e.xlsx", "an Excel lock file"), (".~lock.p2e.xlsx#", "a LibreOffice lock file"),
-    (".hidden.xlsx", "a hidden or system file"), ("Thumbs.db", "a hidden or system file"),
+    (".hidden.xlsx", None), ("._p2e.xlsx", "a hidden or system file"), ("Thumbs.db", "a hidden or system file"),
+    (LOCK_NAME, "a hidden or system file"), (".p2e.csv.a1B2c3", "a hidden or system file"),
     ("~WRL0005.tmp", "a temporary file"), ("A1B2C3D4", "a temporary file"), ("p2e.xlsx.crdownload", "a temporary file"),
     ("p2e.xlsx", None), ("p2e.csv", None), ("p2e.xls", None), ("p2e.numbers", None), ("notes.txt", None),
 ])
