@@ -52,7 +52,7 @@ log = logging.getLogger("p2e.watch")
 EXIT_ANOTHER_WATCHER = 3          # watch --once found another watcher at work and left everything alone
 LOCK_NAME = ".p2e-watcher.lock"
 DEFAULT_LOCK_STALE_SECONDS = 600.0  # a lock whose heartbeat is older than this is taken over
-SETTLE_SECONDS = 2.0              # --once waits at most this long for a second look within one run
+SETTLE_SECONDS = 2.0              # --once looks a second time within one run only if the settle time is this short
 INCOMPLETE_GRACE_SECONDS = 120.0  # an .xlsx that is not yet a whole zip waits this long before it is tried
 RETRY_AFTER_ERROR_SECONDS = 300.0
 
@@ -311,8 +311,10 @@ def claim(path: Path, folders: Folders) -> Path:
     (for example Windows says another program has it open).
     """
     target = folders.processing / path.name
-    if target.exists():
-        target = unique_path(folders.processing, path.stem, path.suffix)
+    n = 2
+    while target.exists():  # like unique_path, but a leading dot is kept: such a file is refused, not run
+        target = folders.processing / safe_file_name(path.stem, f" ({n})", path.suffix, visible=False)
+        n += 1
     os.replace(path, target)
     return target
 
@@ -702,7 +704,8 @@ class Watcher:
         try:
             self._safe_look()  # notes what is there; files unchanged since an earlier run are ready
             self.resume_processing()
-            wait = min(self.settle_seconds, SETTLE_SECONDS) if self.inbox.pending else 0
+            short = self.settle_seconds <= SETTLE_SECONDS
+            wait = self.settle_seconds if short and self.inbox.pending else 0
             if not self.stop.wait(wait):
                 for path in self._safe_look():
                     if self.stop.is_set():

@@ -688,7 +688,7 @@ def test_watch_once_notes_a_new_file_and_a_later_run_takes_it_when_unchanged(sta
     remembered = json.loads((Path(settings.state_dir) / "inbox-seen.json").read_text())
     assert remembered[workbook.name]["size"] == workbook.stat().st_size
 
-    time.sleep(0.6)  # the next run comes more than POLL_SECONDS after the first look
+    time.sleep(2.6)  # the next run comes more than POLL_SECONDS after the first look
     assert watch(settings, once=True) == 0
     assert not workbook.exists() and len(outbox(settings, "results")) == 1
     assert staff_files(Folders.of(settings).done)[0].startswith("UIU P2E clean-up - processed ")
@@ -721,3 +721,14 @@ def test_a_file_that_is_not_structurally_whole_waits_for_the_grace_time(tmp_path
     assert inbox.look() == [] and inbox.look() == []
     time.sleep(0.45)  # still not whole after the grace time: handed on, to be rejected with a message
     assert inbox.look() == [path]
+
+
+def test_a_dot_file_claimed_beside_one_of_the_same_name_keeps_its_dot(tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    folders = Folders(inbox, inbox / "processing", inbox / "done", inbox / "rejected")
+    folders.create()
+    (folders.processing / ".p2e.xlsx").write_bytes(b"first")
+    (inbox / ".p2e.xlsx").write_bytes(b"second")
+    claimed = claim(inbox / ".p2e.xlsx", folders)
+    assert claimed.name == ".p2e (2).xlsx" and claimed.read_bytes() == b"second"
