@@ -53,7 +53,7 @@ EXIT_ANOTHER_WATCHER = 3          # watch --once found another watcher at work a
 LOCK_NAME = ".p2e-watcher.lock"
 DEFAULT_LOCK_STALE_SECONDS = 600.0  # a lock whose heartbeat is older than this is taken over
 SETTLE_SECONDS = 2.0              # --once looks a second time within one run only if the settle time is this short
-INCOMPLETE_GRACE_SECONDS = 120.0  # an .xlsx that is not yet a whole zip waits this long before it is tried
+INCOMPLETE_GRACE_SECONDS = 120.0  # a file that is not whole (see is_whole) waits this long before it is tried
 RETRY_AFTER_ERROR_SECONDS = 300.0
 
 # What a staff file can be. Anything else that is not hidden or temporary is also handed to the
@@ -713,7 +713,8 @@ class Watcher:
                     self.take(path)
                 waiting = self.inbox.waiting()
                 if waiting:
-                    log.info("Still arriving or open, left for the next run: %s", ", ".join(sorted(waiting)))
+                    log.info("Left for the next run (new, still arriving, or open in a program): %s",
+                             ", ".join(sorted(waiting)))
             self.send_mail(force=True)
         finally:
             self.lock.release()
