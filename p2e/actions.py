@@ -90,6 +90,7 @@ class RunContext:
     backups: BackupStore
     run_id: str
     preview: bool = False
+    fence: Callable[[], None] = lambda: None  # raises LockLost when this process no longer holds the inbox
     bibs: dict[str, dict | None] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -337,6 +338,7 @@ def _delete_portfolio(ctx: RunContext, task: Task, bib: dict, backup: str | None
                             nz_link=link if link_type == "NZ" else "", backup=backup)
     detail = {"mms_id": pending.mms_id, "portfolio_id": pending.portfolio_id, "handling": pending.handling.value,
               "done_before": done_before, "nz_link": pending.nz_link, "backup": backup}
+    ctx.fence()
     ctx.journal.step_started(ctx.run_id, task.row.number, "delete_portfolio", detail)
     try:
         ctx.client.delete_portfolio(task.mms_id, task.portfolio_id, bib=task.bib_handling.value)
@@ -475,6 +477,7 @@ def _write_and_prove(ctx: RunContext, task: Task, step: str, backup: str | None,
 
 
 def _write_step(ctx: RunContext, task: Task, step: str, backup: str, send: Callable[[], object], failure: str) -> None:
+    ctx.fence()
     ctx.journal.step_started(ctx.run_id, task.row.number, step, {"po_line": task.po_line,
                                                                    "target": task.target_mms_id})
     try:

@@ -90,6 +90,7 @@ def run_tasks(ctx: RunContext, tasks: list[Task], *, workers: int = 4, window: i
             if stop.is_set() or not allowance_left():
                 not_run(task)
                 continue
+            ctx.fence()  # raises LockLost (out of the engine) once another watcher holds the inbox
             try:
                 outcome = run_task(ctx, task)
             except DailyThresholdReached:

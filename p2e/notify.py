@@ -32,6 +32,7 @@ from pathlib import Path
 
 from .config import Settings
 from .model import Outcome
+from .names import clean_text, safe_file_name
 
 log = logging.getLogger("p2e.notify")
 
@@ -51,15 +52,19 @@ def subject_for(outcome) -> str:
 
     "P2E clean-up: UIU p2e.xlsx processed - 40 done, 2 failed"
     "P2E clean-up: UIU p2e.xlsx was not processed - 3 problems to fix"
+
+    The file's name is cleaned (a newline in it would make the message impossible to send) and
+    shortened as every derived name is (:func:`p2e.names.safe_file_name`).
     """
-    name = outcome.source.name
+    source = Path(outcome.source.name)
+    name = safe_file_name(source.stem, "", source.suffix, visible=False)
     if outcome.status == "rejected":
         n = len(outcome.problems)
-        return f"P2E clean-up: {name} was not processed - {n} problem{'s' if n != 1 else ''} to fix"
+        return clean_text(f"P2E clean-up: {name} was not processed - {n} problem{'s' if n != 1 else ''} to fix")
     parts = [f"{n} {o.value.lower()}" for o, n in sorted(outcome.counts.items(), key=lambda kv: list(Outcome).index(kv[0]))]
     what = {"paused": "paused for today", "stopped": "stopped part-way"}.get(
         outcome.status, "previewed" if outcome.mode.value == "preview" else "processed")
-    return f"P2E clean-up: {name} {what} - " + (", ".join(parts) or "no rows")
+    return clean_text(f"P2E clean-up: {name} {what} - " + (", ".join(parts) or "no rows"))
 
 
 def body_for(outcome, where: Path | None = None) -> str:

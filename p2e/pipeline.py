@@ -16,16 +16,18 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TextIO
+from typing import Callable, TextIO
 
 from .actions import RunContext
 from .alma.client import AlmaClient
 from .backup import BackupStore
 from .config import Settings
 from .engine import run_tasks
+from .errors import LockLost
 from .intake import FileRejected, read_workbook
 from .journal import FINISHED, PAUSED, Journal
 from .model import Mode, Outcome, Problem, RowResult
+from .names import safe_file_name
 from .plan import plan
 from .progress import Progress
 from .report import AuditLog, RunInfo, results_name, unique_path, write_rejection, write_results
@@ -39,7 +41,7 @@ class FileOutcome:
     """What happened to one file, for the CLI, the watcher and the email."""
 
     source: Path
-    status: str  # "processed", "rejected", "paused" (daily allowance), "stopped"
+    status: str  # "processed", "rejected", "paused" (daily allowance), "stopped", "lock-lost" (see process_file)
     mode: Mode = Mode.APPLY
     results_path: Path | None = None
     problems: list[Problem] = field(default_factory=list)
@@ -120,8 +122,15 @@ def check_file(path: Path, settings: Settings):
 
 
 def process_file(path: Path, settings: Settings, *, preview: bool | None = None, stop: threading.Event | None = None,
-                 stream: TextIO | None = sys.stderr, client: AlmaClient | None = None) -> FileOutcome:
-    """Process one workbook now and leave its results (or its rejection) in the outbox."""
+                 stream: TextIO | None = sys.stderr, client: AlmaClient | None = None,
+                 fence: Callable[[], None] | None = None) -> FileOutcome:
+    """Process one workbook now and leave its results (or its rejection) in the outbox.
+
+    ``fence`` (the watcher's :meth:`~p2e.watch.WatcherLock.fence`) is called before every row and
+    every write, and once more before the results are written; when it raises
+    :class:`~p2e.errors.LockLost` the run stops and the outcome's status is "lock-lost": no results
+    workbook, the journal's run status untouched - another watcher owns the file now.
+    """
     path = Path(path)
     sheet, problems = check_file(path, settings)
     if sheet is None or problems:
@@ -131,7 +140,8 @@ def process_file(path: Path, settings: Settings, *, preview: bool | None = None,
     started = datetime.now()
     journal = Journal(settings.state_dir / "journal.sqlite3")
     run = journal.start_run(path.name, file_sha256(path), mode.value)
-    audit = AuditLog(settings.outbox_dir / "audit" / f"{Path(path.name).stem} - {run.run_id}.jsonl", settings.secrets())
+    audit = AuditLog(settings.outbox_dir / "audit" / safe_file_name(path.stem, f" - {run.run_id}", ".jsonl"),
+                     settings.secrets())
     own_client = client is None
     if client is None:
         client = AlmaClient(settings.base_url, settings.alma_api_key, rate_limit=settings.rate_limit,
@@ -141,8 +151,9 @@ def process_file(path: Path, settings: Settings, *, preview: bool | None = None,
     if mode is Mode.PREVIEW:
         client.read_only = True
     backups = BackupStore(settings.state_dir / "backups", run.run_id)
-    ctx = RunContext(client, settings, journal, backups, run.run_id, preview=mode is Mode.PREVIEW)
-    status_file = settings.outbox_dir / f"{path.stem} - IN PROGRESS.txt"
+    ctx = RunContext(client, settings, journal, backups, run.run_id, preview=mode is Mode.PREVIEW,
+                     fence=fence or (lambda: None))
+    status_file = settings.outbox_dir / safe_file_name(path.stem, " - IN PROGRESS", ".txt")
     try:
         tasks = plan(sheet, settings)
         rows = {row.number: row for row in sheet.rows}
@@ -152,7 +163,11 @@ def process_file(path: Path, settings: Settings, *, preview: bool | None = None,
         progress = Progress(len(tasks), label=label, calls=lambda: client.stats.calls, rate_limit=settings.rate_limit,
                             status_file=status_file, stream=stream, already_done=len(earlier))
         progress.report()
-        engine = run_tasks(ctx, todo, workers=settings.workers, progress=progress, stop=stop)
+        try:
+            engine = run_tasks(ctx, todo, workers=settings.workers, progress=progress, stop=stop)
+            ctx.fence()  # the lock may have been lost while the last rows ran: then the results are not ours
+        except LockLost:
+            return FileOutcome(path, "lock-lost", mode=mode, run_id=run.run_id)
         progress.finish()
         by_row = {**earlier, **engine.results}
         results = [by_row[row.number] for row in sheet.rows if row.number in by_row]

@@ -24,6 +24,7 @@ from typing import Any
 import xlsxwriter
 
 from .model import EXCEL_MAX_COLUMNS, Action, Outcome, Problem, RowResult, Sheet
+from .names import STEM_BYTES, safe_file_name
 
 RESULT_COLUMNS = ["Result", "Details", "MMS ID", "Portfolio ID", "Bib", "Alma error", "Backup"]
 OUTCOME_COLOURS = {
@@ -52,19 +53,22 @@ class RunInfo:
 
 
 def unique_path(folder: Path, stem: str, suffix: str) -> Path:
-    """``folder/stem.suffix``, or ``stem (2).suffix`` ... if that name is taken. Never overwrites."""
+    """``folder/stem.suffix``, or ``stem (2).suffix`` ... if that name is taken. Never overwrites.
+
+    The name is made safe (:func:`p2e.names.safe_file_name`): cleaned, and short enough for any file system.
+    """
     folder.mkdir(parents=True, exist_ok=True)
-    candidate = folder / f"{stem}{suffix}"
+    candidate = folder / safe_file_name(stem, "", suffix)
     n = 2
     while candidate.exists():
-        candidate = folder / f"{stem} ({n}){suffix}"
+        candidate = folder / safe_file_name(stem, f" ({n})", suffix)
         n += 1
     return candidate
 
 
 def results_name(source_name: str, kind: str, when: datetime) -> str:
-    stem = Path(source_name).stem
-    return f"{stem} - {kind} {when.strftime('%Y-%m-%d %H%M')}"
+    """"<staff file's name> - <kind> <date time>", shortened if need be (the start and the date are kept)."""
+    return safe_file_name(Path(source_name).stem, f" - {kind} {when.strftime('%Y-%m-%d %H%M')}", limit=STEM_BYTES)
 
 
 def counts(results: list[RowResult]) -> Counter:

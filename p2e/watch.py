@@ -39,9 +39,12 @@ from pathlib import Path
 import schedule
 
 from .config import ConfigError, Settings
+from .errors import LockLost
 from .journal import PAUSED, Journal
+from .model import Problem
+from .names import STEM_BYTES, safe_file_name
 from .notify import MailQueue, queue_results, smtp_send
-from .pipeline import EXIT_OK, file_sha256, process_file
+from .pipeline import EXIT_OK, FileOutcome, file_sha256, process_file, reject
 from .report import unique_path
 
 log = logging.getLogger("p2e.watch")
@@ -49,8 +52,8 @@ log = logging.getLogger("p2e.watch")
 EXIT_ANOTHER_WATCHER = 3          # watch --once found another watcher at work and left everything alone
 LOCK_NAME = ".p2e-watcher.lock"
 DEFAULT_LOCK_STALE_SECONDS = 600.0  # a lock whose heartbeat is older than this is taken over
-SETTLE_SECONDS = 2.0              # --once: the two looks at the inbox are this far apart
-INCOMPLETE_GRACE_SECONDS = 120.0  # an .xlsx that is not yet a whole zip waits this long before it is tried
+SETTLE_SECONDS = 2.0              # --once looks a second time within one run only if the settle time is this short
+INCOMPLETE_GRACE_SECONDS = 120.0  # a file that is not whole (see is_whole) waits this long before it is tried
 RETRY_AFTER_ERROR_SECONDS = 300.0
 
 # What a staff file can be. Anything else that is not hidden or temporary is also handed to the
@@ -58,6 +61,10 @@ RETRY_AFTER_ERROR_SECONDS = 300.0
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".csv", ".xls", ".xlsb", ".numbers", ".ods"}
 TEMPORARY_SUFFIXES = {".tmp", ".temp", ".part", ".partial", ".crdownload", ".download", ".swp", ".lnk", ".ini"}
 SYSTEM_NAMES = {"desktop.ini", "thumbs.db", "ehthumbs.db", ".ds_store", "icon\r"}
+# Hidden files that systems and tools make beside or instead of a file: macOS resource forks ("._x"),
+# NFS and Samba leftovers, FUSE, GNOME and Emacs temporaries, our own lock.
+HIDDEN_SYSTEM_PREFIXES = ("._", ".nfs", ".smbdelete", ".fuse_hidden", ".goutputstream-", ".#", ".~", LOCK_NAME)
+_RSYNC_TEMP = re.compile(r"^\..+\.[A-Za-z0-9]{6}$")  # rsync writes ".name.xlsx.Ab12Cd", then renames
 _EXCEL_SAVE_TEMP = re.compile(r"^[0-9A-F]{8}$")  # Excel saves to e.g. "6E2F1A00" then renames
 
 
@@ -65,6 +72,9 @@ _EXCEL_SAVE_TEMP = re.compile(r"^[0-9A-F]{8}$")  # Excel saves to e.g. "6E2F1A00
 
 def ignore_reason(path: Path) -> str | None:
     """Why ``path`` in the inbox is not a staff file (None when it is one).
+
+    A file whose name merely starts with a dot is not ignored: it is refused with a message
+    (see :func:`hidden_name_rejection`), so nothing waits in the inbox unseen.
 
     >>> ignore_reason(Path("~$p2e.xlsx")), ignore_reason(Path(".~lock.p2e.xlsx#")), ignore_reason(Path("p2e.xls"))
     ('an Excel lock file', 'a LibreOffice lock file', None)
@@ -74,11 +84,26 @@ def ignore_reason(path: Path) -> str | None:
         return "an Excel lock file"
     if name.startswith(".~lock.") and name.endswith("#"):
         return "a LibreOffice lock file"
-    if name.startswith(".") or name.lower() in SYSTEM_NAMES:
+    if name.lower() in SYSTEM_NAMES or name.startswith(HIDDEN_SYSTEM_PREFIXES) or _RSYNC_TEMP.match(name):
         return "a hidden or system file"
     if name.startswith("~") or path.suffix.lower() in TEMPORARY_SUFFIXES or _EXCEL_SAVE_TEMP.match(name):
         return "a temporary file"
     return None
+
+
+def hidden_name_rejection(path: Path, settings: Settings) -> FileOutcome | None:
+    """A file whose name starts with a dot is refused (REJECTED workbook, email), not processed.
+
+    Such a name hides the file on Macs and Linux and is what tools give their temporary copies, so
+    the file may not be the one staff meant to drop; it is not read and nothing is sent to Alma.
+    """
+    if not path.name.startswith("."):
+        return None
+    return reject(path, settings, [Problem(
+        f"The file name '{safe_file_name(path.stem, '', path.suffix, visible=False)}' starts with a dot. "
+        "That hides the file on Macs and Linux and is how programs name their temporary copies, so it "
+        "was not processed. Rename it so that the name does not start with a dot, then put it in the "
+        "inbox folder again.")])
 
 
 def _hidden_on_windows(st: os.stat_result) -> bool:
@@ -104,8 +129,8 @@ def arrival_time(st: os.stat_result) -> float:
 class Seen:
     size: int
     mtime_ns: int
-    since: float                 # monotonic time this size/mtime was first seen
-    order: int                   # poll in which the file was first seen (arrival order)
+    since: float                 # wall-clock time of the first look that saw this size and time
+    first: float                 # wall-clock time of the look in which the file was first seen (arrival order)
     arrived: float
     told: bool = False           # already logged why it waits
 
@@ -113,25 +138,35 @@ class Seen:
 class Inbox:
     """The inbox folder, looked at poll after poll; :meth:`ready` lists files safe to claim.
 
-    A file is ready when its size and modification time are the same as at the previous
-    look, it can be opened, no spreadsheet program has it open (no ``~$`` / ``.~lock`` file
-    beside it), and an .xlsx/.xlsm is a complete zip (or has stayed unchanged for a while,
-    so that a damaged one still reaches the pipeline and is rejected with a message).
+    A file is ready when its size and modification time have stayed the same across looks at
+    least ``settle`` seconds apart (POLL_SECONDS for the watcher), it can be opened, no
+    spreadsheet program has it open (no ``~$`` / ``.~lock`` file beside it), and it is whole
+    where that can be told: an .xlsx/.xlsm is a complete zip with its central directory, a .csv
+    ends with a line end. A file that stays unchanged but not whole for ``incomplete_grace``
+    seconds is handed on anyway, so a damaged one reaches the pipeline and is rejected with a
+    message rather than waiting unseen.
+
+    With ``memory`` (a small JSON file in STATE_DIR) what was seen is remembered across
+    processes, so one ``watch --once`` notes a new file and a later one takes it if unchanged.
     """
 
-    def __init__(self, folder: Path, *, incomplete_grace: float = INCOMPLETE_GRACE_SECONDS):
+    def __init__(self, folder: Path, *, settle: float = 0.0, incomplete_grace: float = INCOMPLETE_GRACE_SECONDS,
+                 memory: Path | None = None):
         self.folder = Path(folder)
+        self.settle = settle
         self.incomplete_grace = incomplete_grace
-        self._seen: dict[str, Seen] = {}
-        self._polls = 0
+        self.memory = Path(memory) if memory else None
+        self._seen: dict[str, Seen] = self._load()
+        self._saved = ""
         self._ignored: set[str] = set()
+        self.pending: list[str] = []     # seen at the last look but not ready yet
 
     def look(self) -> list[Path]:
         """Record the inbox's files as they are now; return those ready, in arrival order."""
-        self._polls += 1
-        now = time.monotonic()
+        now = time.time()
         current: dict[str, Seen] = {}
-        ready: list[tuple[int, float, str]] = []
+        ready: list[tuple[float, float, str]] = []
+        pending: list[str] = []
         for entry in os.scandir(self.folder):
             try:
                 if not entry.is_file(follow_symlinks=True):
@@ -150,16 +185,19 @@ class Inbox:
             if before and (before.size, before.mtime_ns) == (st.st_size, st.st_mtime_ns):
                 seen = before
             else:
-                seen = Seen(st.st_size, st.st_mtime_ns, now, before.order if before else self._polls,
-                            arrival_time(st))
+                seen = Seen(st.st_size, st.st_mtime_ns, now, before.first if before else now, arrival_time(st))
             current[entry.name] = seen
-            if seen is before and self._is_ready(path, seen, now):
-                ready.append((seen.order, seen.arrived, entry.name))
+            if seen is before and now - seen.since >= self.settle and self._is_ready(path, seen, now):
+                ready.append((seen.first, seen.arrived, entry.name))
+            else:
+                pending.append(entry.name)
         self._seen = current
+        self.pending = pending
+        self._save()
         return [self.folder / name for _, _, name in sorted(ready)]
 
     def _is_ready(self, path: Path, seen: Seen, now: float) -> bool:
-        open_in = [p.name for p in lock_files_for(path) if p.exists()]
+        open_in = [p.name for p in lock_files_for(path) if _exists(p)]
         if open_in:
             self._tell(seen, "%s is open in a spreadsheet program (%s is beside it); it will be picked up once "
                              "it is closed.", path.name, open_in[0])
@@ -170,10 +208,9 @@ class Inbox:
         except OSError:
             self._tell(seen, "%s cannot be opened yet (still being copied or saved?); waiting.", path.name)
             return False
-        if path.suffix.lower() in (".xlsx", ".xlsm") and not zipfile.is_zipfile(path):
-            if now - seen.since < self.incomplete_grace:
-                self._tell(seen, "%s is not a complete workbook yet (still being copied?); waiting.", path.name)
-                return False
+        if not is_whole(path) and now - seen.since < self.incomplete_grace:
+            self._tell(seen, "%s is not complete yet (still being copied?); waiting.", path.name)
+            return False
         return True
 
     @staticmethod
@@ -188,6 +225,61 @@ class Inbox:
 
     def forget(self, path: Path) -> None:
         self._seen.pop(path.name, None)
+        self._save()
+
+    # -- remembered across processes (watch --once) ---------------------------------------
+    def _load(self) -> dict[str, Seen]:
+        if self.memory is None:
+            return {}
+        try:
+            data = json.loads(self.memory.read_text(encoding="utf-8"))
+            return {str(name): Seen(int(v["size"]), int(v["mtime_ns"]), float(v["since"]), float(v["first"]),
+                                    float(v["arrived"])) for name, v in data.items()}
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            return {}  # none yet, or unreadable: every file is simply seen afresh
+
+    def _save(self) -> None:
+        if self.memory is None:
+            return
+        text = json.dumps({name: {"size": s.size, "mtime_ns": s.mtime_ns, "since": s.since, "first": s.first,
+                                  "arrived": s.arrived} for name, s in self._seen.items()}, indent=1)
+        if text == self._saved:
+            return
+        try:
+            self.memory.parent.mkdir(parents=True, exist_ok=True)
+            temp = self.memory.with_name(self.memory.name + ".tmp")
+            temp.write_text(text, encoding="utf-8")
+            os.replace(temp, self.memory)
+            self._saved = text
+        except OSError as exc:
+            log.warning("Could not remember what is in the inbox (%s): %s", self.memory, exc)
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:  # e.g. the lock-file name of a long file name would be too long: it cannot exist
+        return False
+
+
+def is_whole(path: Path) -> bool:
+    """Whether a file is structurally complete, where its type tells: an .xlsx/.xlsm is a zip whose central
+    directory can be read; a .csv ends with a line end. Other files: True (nothing to tell by)."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".xlsx", ".xlsm"):
+            with zipfile.ZipFile(path) as archive:
+                return bool(archive.namelist())
+        if suffix == ".csv":
+            with open(path, "rb") as handle:
+                handle.seek(0, os.SEEK_END)
+                if handle.tell() == 0:
+                    return False
+                handle.seek(-1, os.SEEK_END)
+                return handle.read(1) in (b"\n", b"\r")
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return False
+    return True
 
 
 # -- the folders and moves ------------------------------------------------------------------
@@ -219,8 +311,10 @@ def claim(path: Path, folders: Folders) -> Path:
     (for example Windows says another program has it open).
     """
     target = folders.processing / path.name
-    if target.exists():
-        target = unique_path(folders.processing, path.stem, path.suffix)
+    n = 2
+    while target.exists():  # like unique_path, but a leading dot is kept: such a file is refused, not run
+        target = folders.processing / safe_file_name(path.stem, f" ({n})", path.suffix, visible=False)
+        n += 1
     os.replace(path, target)
     return target
 
@@ -228,7 +322,8 @@ def claim(path: Path, folders: Folders) -> Path:
 def file_away(path: Path, folder: Path, label: str, when: datetime | None = None) -> Path:
     """Move a processed file out of processing/ into ``folder`` as "<name> - <label> <date time><suffix>"."""
     when = when or datetime.now()
-    target = unique_path(folder, f"{path.stem} - {label} {when:%Y-%m-%d %H%M}", path.suffix)
+    stem = safe_file_name(path.stem, f" - {label} {when:%Y-%m-%d %H%M}", limit=STEM_BYTES)
+    target = unique_path(folder, stem, path.suffix)
     os.replace(path, target)
     return target
 
@@ -263,9 +358,16 @@ class WatcherLock:
     """A lock file in the inbox that holds across machines sharing the folder.
 
     Taken with ``O_CREAT | O_EXCL`` (which SMB and NFS honour), it records host, process,
-    start time and a heartbeat that the holder refreshes every few seconds. Another watcher
-    takes it over only when the heartbeat is older than ``stale_after`` seconds, or when the
-    holder is a process on the same machine that no longer exists.
+    start time, a heartbeat that the holder refreshes every few seconds, and the holder's
+    random token. Another watcher takes it over only when the heartbeat is older than
+    ``stale_after`` seconds, or when the holder is a process on the same machine that no
+    longer exists.
+
+    The token is a fencing token: before every row it starts and every write it sends, the
+    holder calls :meth:`fence`, which reads the lock file and raises
+    :class:`~p2e.errors.LockLost` unless the token there is still its own. So a watcher that
+    was frozen (laptop asleep, VM paused, share stalled) while another took over stops as soon
+    as it wakes, instead of carrying on until its next heartbeat.
 
     >>> lock = WatcherLock(Path("inbox"))     # doctest: +SKIP
     >>> lock.acquire()                        # doctest: +SKIP
@@ -282,6 +384,9 @@ class WatcherLock:
         self.on_lost = None  # called once if another watcher takes the lock while we hold it
         self._beat: threading.Thread | None = None
         self._stop_beat = threading.Event()
+        self._beat_every = max(0.2, min(30.0, stale_after / 5))
+        self._beat_at = 0.0               # wall-clock time our heartbeat was last written
+        self._file_lock = threading.RLock()  # one writer of the lock file at a time in this process
 
     def _info(self) -> dict:
         return {"host": socket.gethostname(), "pid": os.getpid(), "started": self.started,
@@ -323,8 +428,10 @@ class WatcherLock:
         except FileNotFoundError:
             return self._create()
         moved = self._read(aside)
-        if info is not None and (moved is None or moved.get("token") != info.token):
-            # Another watcher took over between our look and our move: give its lock back.
+        if info is not None and (moved is None or moved.get("token") != info.token
+                                 or moved.get("heartbeat") != info.heartbeat):
+            # Another watcher took over, or the holder woke up and beat, between our look and our
+            # move: give the lock back.
             try:
                 os.replace(aside, self.path)
             except OSError:
@@ -352,6 +459,7 @@ class WatcherLock:
             handle.flush()
             os.fsync(handle.fileno())
         self.held = True
+        self._beat_at = time.time()
         self.lost.clear()
         return True
 
@@ -361,6 +469,10 @@ class WatcherLock:
         A lock file deleted by hand is written again; a share that cannot be read for a moment
         is tried again at the next beat.
         """
+        with self._file_lock:
+            return self._refresh()
+
+    def _refresh(self) -> bool:
         if not self.held:
             return False
         try:
@@ -385,9 +497,43 @@ class WatcherLock:
                 fresh = json.dumps(self._info())
                 handle.write(fresh)
                 handle.truncate(len(fresh))
+            self._beat_at = time.time()
         except OSError as exc:
             log.warning("Could not refresh the watcher lock %s: %s. Trying again at the next heartbeat.", self.path, exc)
         return True
+
+    def fence(self) -> None:
+        """Prove that this watcher still holds the lock, or raise :class:`~p2e.errors.LockLost`.
+
+        Called before every row is started and before every write is sent to Alma. The lock file
+        is read and its token compared with this watcher's. When this watcher's own heartbeat is
+        older than two beats (the whole process was frozen), the heartbeat is written now, so a
+        watcher about to take over sees a live holder. A lock file that cannot be read after a few
+        tries proves nothing, so it counts as lost too: safety first.
+        """
+        with self._file_lock:
+            for _ in range(3):
+                if not self.held or self.lost.is_set():
+                    break
+                try:
+                    token = json.loads(self.path.read_text(encoding="utf-8")).get("token")
+                except FileNotFoundError:
+                    if self._refresh():  # deleted by hand (or mid-takeover): written again if still free
+                        return
+                    break
+                except (OSError, ValueError, AttributeError):
+                    time.sleep(0.2)  # the share hiccupped, or the file is being rewritten
+                    continue
+                if token != self.token:
+                    self._lose()
+                    break
+                if time.time() - self._beat_at > 2 * self._beat_every:
+                    self._refresh()
+                return
+            if self.held:
+                self._lose()
+        raise LockLost("Another watcher has taken over this inbox (or its lock file could not be read); this "
+                       "watcher stops here and sends nothing more to Alma.")
 
     def _lose(self) -> bool:
         self.held = False
@@ -400,6 +546,7 @@ class WatcherLock:
 
     def start_heartbeat(self, every: float) -> None:
         self._stop_beat.clear()
+        self._beat_every = every
 
         def beat() -> None:
             while not self._stop_beat.wait(every):
@@ -414,11 +561,12 @@ class WatcherLock:
         if self._beat is not None:
             self._beat.join(timeout=5)
             self._beat = None
-        if self.held:
-            info = self.holder()
-            if info is None or info.token == self.token:
-                self.path.unlink(missing_ok=True)
-            self.held = False
+        with self._file_lock:
+            if self.held:
+                info = self.holder()
+                if info is None or info.token == self.token:
+                    self.path.unlink(missing_ok=True)
+                self.held = False
 
 
 def _utc_now() -> str:
@@ -473,13 +621,16 @@ class Watcher:
     settings: Settings
     stop: threading.Event = field(default_factory=threading.Event)
     lock_stale_after: float = DEFAULT_LOCK_STALE_SECONDS
-    settle_seconds: float = SETTLE_SECONDS
+    settle_seconds: float | None = None   # how long a file must stay unchanged; None: POLL_SECONDS
     incomplete_grace: float = INCOMPLETE_GRACE_SECONDS
     mail_retry_seconds: float = 60.0
 
     def __post_init__(self):
         self.folders = Folders.of(self.settings)
-        self.inbox = Inbox(self.folders.inbox, incomplete_grace=self.incomplete_grace)
+        if self.settle_seconds is None:
+            self.settle_seconds = self.settings.poll_seconds
+        self.inbox = Inbox(self.folders.inbox, settle=self.settle_seconds, incomplete_grace=self.incomplete_grace,
+                           memory=self.settings.state_dir / "inbox-seen.json")
         self.lock = WatcherLock(self.folders.inbox, stale_after=self.lock_stale_after)
         self.lock.on_lost = self.stop.set
         self.mail = MailQueue(self.settings.state_dir / "mail-queue")
@@ -536,7 +687,12 @@ class Watcher:
 
     # -- one pass ------------------------------------------------------------------------
     def run_once(self) -> int:
-        """``watch --once``: resume, look twice a moment apart, handle what is ready, send mail, exit."""
+        """``watch --once``: resume, look, handle what is ready, send mail, exit.
+
+        A file is ready once it has stayed unchanged for the settle time (POLL_SECONDS), counting the
+        looks of earlier runs (remembered in STATE_DIR): the run that first sees a file only notes it,
+        and a later run takes it. When the settle time is short, this run looks a second time.
+        """
         self.check_folders()
         if not self.lock.acquire():
             holder = self.lock.holder()
@@ -546,16 +702,19 @@ class Watcher:
             return EXIT_ANOTHER_WATCHER
         self.lock.start_heartbeat(self._beat_interval())
         try:
-            self._safe_look()  # the first of the two looks; the second comes after the settle time
+            self._safe_look()  # notes what is there; files unchanged since an earlier run are ready
             self.resume_processing()
-            if not self.stop.wait(self.settle_seconds):
+            short = self.settle_seconds <= SETTLE_SECONDS
+            wait = self.settle_seconds if short and self.inbox.pending else 0
+            if not self.stop.wait(wait):
                 for path in self._safe_look():
                     if self.stop.is_set():
                         break
                     self.take(path)
                 waiting = self.inbox.waiting()
                 if waiting:
-                    log.info("Still arriving or open, left for the next run: %s", ", ".join(sorted(waiting)))
+                    log.info("Left for the next run (new, still arriving, or open in a program): %s",
+                             ", ".join(sorted(waiting)))
             self.send_mail(force=True)
         finally:
             self.lock.release()
@@ -613,6 +772,11 @@ class Watcher:
     # -- files --------------------------------------------------------------------------
     def take(self, path: Path) -> None:
         """Claim a ready file from the inbox and process it."""
+        try:
+            self.lock.fence()
+        except LockLost:
+            self._lock_lost(path)
+            return
         try:
             claimed = claim(path, self.folders)
         except FileNotFoundError:
@@ -681,7 +845,13 @@ class Watcher:
         """Run one file in processing/ through the pipeline and file it away by its outcome."""
         log.info("Processing %s", path.name)
         try:
-            outcome = process_file(path, self.settings, stop=self.stop, stream=None)
+            self.lock.fence()
+            outcome = hidden_name_rejection(path, self.settings) or \
+                process_file(path, self.settings, stop=self.stop, stream=None, fence=self.lock.fence)
+            if outcome.status != "lock-lost":
+                self.lock.fence()  # still ours: the file may be filed away and the email sent
+        except LockLost:
+            outcome = None
         except ConfigError:
             raise
         except Exception:
@@ -689,6 +859,9 @@ class Watcher:
                           path.name, self.folders.processing, RETRY_AFTER_ERROR_SECONDS // 60)
             self._retry_at[path.name] = time.monotonic() + RETRY_AFTER_ERROR_SECONDS
             self.exit_code = max(self.exit_code, 1)
+            return
+        if outcome is None or outcome.status == "lock-lost":
+            self._lock_lost(path)
             return
         self._retry_at.pop(path.name, None)
         where = path
@@ -710,6 +883,14 @@ class Watcher:
         queue_results(outcome, self.settings, self.mail, where=where)
         self.send_mail()
 
+    def _lock_lost(self, path: Path) -> None:
+        """Another watcher took the lock over while this one was frozen: leave everything to it and stop."""
+        log.error("Another watcher took over this inbox while %s was being handled here. This watcher sent "
+                  "nothing more to Alma, wrote no results and sends no email for it; the other watcher finishes "
+                  "it. This watcher stops.", path.name)
+        self.stop.set()
+        self.exit_code = max(self.exit_code, 1)
+
     # -- mail ----------------------------------------------------------------------------
     def _send_guarded(self, message, settings):
         try:
@@ -722,6 +903,8 @@ class Watcher:
 
     def send_mail(self, force: bool = False) -> None:
         """Send what waits in the mail queue; after a failure, wait longer each time (up to an hour)."""
+        if self.lock.lost.is_set():
+            return  # the mail queue is the other watcher's now
         if not force and time.monotonic() < self._mail_next:
             return
         try:
@@ -760,7 +943,7 @@ def stop_on_signals(stop: threading.Event):
 
 
 def watch(settings: Settings, once: bool = False, *, stop: threading.Event | None = None,
-          lock_stale_after: float = DEFAULT_LOCK_STALE_SECONDS, settle_seconds: float = SETTLE_SECONDS,
+          lock_stale_after: float = DEFAULT_LOCK_STALE_SECONDS, settle_seconds: float | None = None,
           **options) -> int:
     """Watch the inbox (``once=False``) or handle what is there now (``once=True``); return an exit code.
 

@@ -211,7 +211,7 @@ def test_lock_and_temporary_files_are_ignored_and_never_moved(start_sandbox, set
     settings = mail_settings(settings_for, sb, smtp_server.port)
     inbox = Path(settings.inbox_dir)
     names = ["~$x.xlsx", ".~lock.budget.xlsx#", "~WRL0001.tmp", ".DS_Store", "desktop.ini", "6E2F1A00",
-             ".hidden.xlsx", "copying.xlsx.part"]
+             "._budget.xlsx", ".budget.xlsx.Xy12Ab", ".nfs000000000123", "copying.xlsx.part"]
     for name in names:
         (inbox / name).write_bytes(b"not a workbook")
     before = sb.state()
@@ -524,7 +524,8 @@ def test_with_the_mail_server_down_processing_completes_and_the_mail_goes_later(
 
 @pytest.mark.parametrize("name, reason", [
     ("~$p2e.xlsx", "an Excel lock file"), (".~lock.p2e.xlsx#", "a LibreOffice lock file"),
-    (".hidden.xlsx", "a hidden or system file"), ("Thumbs.db", "a hidden or system file"),
+    (".hidden.xlsx", None), ("._p2e.xlsx", "a hidden or system file"), ("Thumbs.db", "a hidden or system file"),
+    (LOCK_NAME, "a hidden or system file"), (".p2e.csv.a1B2c3", "a hidden or system file"),
     ("~WRL0005.tmp", "a temporary file"), ("A1B2C3D4", "a temporary file"), ("p2e.xlsx.crdownload", "a temporary file"),
     ("p2e.xlsx", None), ("p2e.csv", None), ("p2e.xls", None), ("p2e.numbers", None), ("notes.txt", None),
 ])
@@ -593,3 +594,141 @@ def test_the_long_running_watcher_waits_for_a_share_that_is_not_connected_yet(st
         os.replace(staging, settings.inbox_dir)  # the drive is connected, with a file already in it
         wait_until(lambda: outbox(settings, "results"))
     assert "is there now" in caplog.text
+
+
+# -- fencing: a watcher must prove it holds the lock before each row and write ------------------
+
+def test_the_fence_passes_while_the_lock_is_ours_and_raises_once_another_watcher_holds_it(tmp_path):
+    from p2e.errors import LockLost, ProcessorError
+
+    lock = WatcherLock(tmp_path, stale_after=60)
+    assert lock.acquire()
+    lock.fence()  # ours: passes
+    lock._beat_at -= 3600  # as if this process had been frozen for an hour: the fence beats first
+    lock.fence()
+    assert datetime.fromisoformat(json.loads(lock.path.read_text())["heartbeat"]) > \
+        datetime.now(timezone.utc) - timedelta(minutes=1)
+    lock.path.write_text(json.dumps({**json.loads(lock.path.read_text()), "token": "the other watcher"}))
+    with pytest.raises(LockLost) as raised:
+        lock.fence()
+    assert isinstance(raised.value, ProcessorError) and lock.lost.is_set()
+    with pytest.raises(LockLost):
+        lock.fence()  # and stays lost
+    lock.release()
+    assert json.loads(lock.path.read_text())["token"] == "the other watcher"
+
+
+def test_a_run_whose_lock_is_taken_over_stops_and_writes_no_results(start_sandbox, settings_for, workbook_for):
+    sb, library = start_sandbox(rows=20, mix="delete-only", latency_ms=20)
+    settings = settings_for(sb, workers=1)
+    path = workbook_for(library)
+    lock = WatcherLock(Path(settings.inbox_dir), stale_after=60)
+    assert lock.acquire()
+
+    def take_over():  # another watcher takes the lock once three portfolios are deleted
+        wait_until(lambda: len([r for r in sb.requests if r["method"] == "DELETE"]) >= 3, timeout=30, every=0.002)
+        lock.path.write_text(json.dumps({**json.loads(lock.path.read_text()), "token": "the other watcher"}))
+
+    thief = threading.Thread(target=take_over)
+    thief.start()
+    outcome = process_file(path, settings, stream=None, fence=lock.fence)
+    thief.join()
+
+    assert outcome.status == "lock-lost" and outcome.results_path is None
+    assert list(Path(settings.outbox_dir).glob("*.xlsx")) == []
+    deletes = [r["path"] for r in sb.requests if r["method"] == "DELETE"]
+    assert 3 <= len(deletes) <= 4 and len(set(deletes)) == len(deletes)  # at most the row in flight
+    journal = Journal(Path(settings.state_dir) / "journal.sqlite3")
+    [run] = journal.unfinished_runs()
+    assert run.status == "running"  # left for the watcher that holds the lock now
+    journal.close()
+
+
+# -- stability: a copy that stalls is not taken as finished -----------------------------------
+
+def _csv_lines(library, tmp_path) -> list[str]:
+    from p2e.sandbox import write_workbook
+
+    wb = openpyxl.load_workbook(write_workbook(library, tmp_path / "source.xlsx"), read_only=True)
+    lines = [",".join("" if v is None else str(v) for v in row) for row in wb.active.iter_rows(values_only=True)]
+    wb.close()
+    return lines
+
+
+def test_a_csv_copy_that_stalls_longer_than_the_settle_time_is_not_processed_half_written(
+        start_sandbox, settings_for, tmp_path):
+    """The copy pauses mid-line for several polls (a slow share): the file looks stable but is not whole."""
+    sb, library = start_sandbox(rows=12, mix="delete-only")
+    settings = settings_for(sb, poll_seconds=0.2)
+    data = ("\r\n".join(_csv_lines(library, tmp_path)) + "\r\n").encode()
+    cut = data.index(b"\r\n", len(data) // 2) - 5  # in the middle of a row's MMS ID
+    target = Path(settings.inbox_dir) / "p2e.csv"
+    with watcher_thread(settings):
+        with open(target, "wb") as handle:
+            handle.write(data[:cut])
+        time.sleep(1.5)  # stalled for seven polls, much longer than the settle time
+        with open(target, "ab") as handle:
+            handle.write(data[cut:])
+        [done] = wait_until(lambda: staff_files(Folders.of(settings).done), timeout=30)
+    folders = Folders.of(settings)
+    assert (folders.done / done).read_bytes() == data  # the whole file, not the first half
+    assert staff_files(folders.rejected) == []
+    rows = results_rows(outbox(settings, "results")[0])
+    assert len(rows) == len(library.rows) and {r["Result"] for r in rows} == {"Done"}
+
+
+def test_watch_once_notes_a_new_file_and_a_later_run_takes_it_when_unchanged(start_sandbox, settings_for,
+                                                                             workbook_for):
+    sb, library = start_sandbox(rows=3, mix="delete-only")
+    settings = settings_for(sb, poll_seconds=2.5)
+    workbook = workbook_for(library)
+
+    assert watch(settings, once=True) == 0  # sees it for the first time: only notes it
+    assert workbook.exists() and outbox(settings, "results") == []
+    remembered = json.loads((Path(settings.state_dir) / "inbox-seen.json").read_text())
+    assert remembered[workbook.name]["size"] == workbook.stat().st_size
+
+    time.sleep(2.6)  # the next run comes more than POLL_SECONDS after the first look
+    assert watch(settings, once=True) == 0
+    assert not workbook.exists() and len(outbox(settings, "results")) == 1
+    assert staff_files(Folders.of(settings).done)[0].startswith("UIU P2E clean-up - processed ")
+
+
+def test_a_file_is_ready_only_when_unchanged_across_looks_the_settle_time_apart_even_across_runs(tmp_path):
+    memory = tmp_path / "state" / "inbox-seen.json"
+    inbox = Inbox(tmp_path, settle=0.3, incomplete_grace=60, memory=memory)
+    path = tmp_path / "p2e.csv"
+    path.write_text("MMS ID,Action\n991234567890123,delete\n")
+    assert inbox.look() == []
+    assert inbox.look() == []  # unchanged, but not yet for the settle time
+    time.sleep(0.35)
+    with open(path, "a") as handle:
+        handle.write("991234567890124,delete\n")  # changed: starts again
+    assert inbox.look() == []
+    time.sleep(0.35)
+    later = Inbox(tmp_path, settle=0.3, incomplete_grace=60, memory=memory)  # the next `watch --once`
+    assert later.look() == [path]
+
+
+@pytest.mark.parametrize("name, content", [
+    ("p2e.csv", b"MMS ID,Action\r\n99123456789012"),            # stops mid-line
+    ("p2e.xlsx", b"PK\x03\x04" + b"\0" * 200),                  # a zip without its central directory
+])
+def test_a_file_that_is_not_structurally_whole_waits_for_the_grace_time(tmp_path, name, content):
+    path = tmp_path / name
+    path.write_bytes(content)
+    inbox = Inbox(tmp_path, settle=0, incomplete_grace=0.4)
+    assert inbox.look() == [] and inbox.look() == []
+    time.sleep(0.45)  # still not whole after the grace time: handed on, to be rejected with a message
+    assert inbox.look() == [path]
+
+
+def test_a_dot_file_claimed_beside_one_of_the_same_name_keeps_its_dot(tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    folders = Folders(inbox, inbox / "processing", inbox / "done", inbox / "rejected")
+    folders.create()
+    (folders.processing / ".p2e.xlsx").write_bytes(b"first")
+    (inbox / ".p2e.xlsx").write_bytes(b"second")
+    claimed = claim(inbox / ".p2e.xlsx", folders)
+    assert claimed.name == ".p2e (2).xlsx" and claimed.read_bytes() == b"second"

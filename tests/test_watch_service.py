@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -125,3 +126,65 @@ def test_watch_once_from_the_command_line_says_when_another_watcher_is_at_work(s
     assert "is already watching this inbox; this run leaves everything to it and exits." in err
     assert socket.gethostname() not in err.split("Another watcher")[1].split(")")[0]
     assert staff_files(tmp_path / "inbox" / "processing") == []
+
+
+@pytest.mark.skipif(os.name == "nt", reason="SIGSTOP/SIGCONT freeze and thaw a process on POSIX")
+def test_a_watcher_frozen_past_the_stale_time_stops_without_writing_once_another_has_taken_over(
+        start_sandbox, tmp_path, smtp_server):  # noqa: F811
+    """Two watcher processes on one inbox; the first is frozen (a laptop asleep, a VM paused) mid-file.
+
+    The second takes the stale lock over and finishes the file. Thawed, the first must prove it still
+    holds the lock before each row and each write: it sends nothing more to Alma, writes no results
+    workbook, sends no email, leaves the file where the second put it, and stops.
+    """
+    from p2e.sandbox import write_workbook
+
+    sb, library = start_sandbox(rows=16, mix="delete-only", latency_ms=100)
+    config = write_config(tmp_path, sb, WORKERS="1", SMTP_HOST="127.0.0.1", SMTP_PORT=str(smtp_server.port),
+                          SMTP_SECURITY="none", MAIL_FROM="p2e@library.example.edu",
+                          MAIL_TO="systems@library.example.edu")
+    write_workbook(library, tmp_path / "inbox" / "UIU P2E clean-up.xlsx")
+    command = [sys.executable, str(PROJECT / "processor.py"), "watch", "--config", str(config),
+               "--lock-stale", "0.05"]  # 3 seconds
+    deletes = lambda: [r["path"] for r in sb.requests if r["method"] == "DELETE"]  # noqa: E731
+    first = subprocess.Popen(command, cwd=tmp_path, env=clean_environment(), stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+    second = None
+    try:
+        wait_until(lambda: len(deletes()) >= 3, timeout=60, every=0.002)
+        time.sleep(0.04)  # the first is now waiting for Alma's answer to its next read
+        first.send_signal(signal.SIGSTOP)
+        second = subprocess.Popen(command, cwd=tmp_path, env=clean_environment(), stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True)
+        folders = Folders.of(load_settings(config))
+        wait_until(lambda: staff_files(folders.done), timeout=90)
+        wait_until(lambda: smtp_server.messages, timeout=30)
+        first.send_signal(signal.SIGCONT)
+        first_output, _ = first.communicate(timeout=60)
+        second.send_signal(signal.SIGTERM)
+        second_output, _ = second.communicate(timeout=60)
+    finally:
+        for process in (first, second):
+            if process is not None and process.poll() is None:
+                process.send_signal(signal.SIGCONT)
+                process.kill()
+                process.wait()
+
+    assert first.returncode == 1, first_output
+    assert "another watcher took over its lock" in first_output
+    assert second.returncode == 0, second_output
+    assert "Took over the watcher lock" in second_output
+    sent = deletes()
+    assert len(sent) == len(set(sent)) == len(library.rows)  # no portfolio got a second DELETE
+    state = sb.state()
+    assert not any(row["portfolio_id"] in state["portfolios"] for row in library.rows)
+    settings = load_settings(config)
+    assert outbox(settings, "PARTIAL results") == []  # nothing from the first contradicts the second
+    [final] = outbox(settings, "results")
+    assert {r["Result"] for r in results_rows(final)} == {"Done"}
+    assert [m["Subject"] for m in smtp_server.messages] == ["P2E clean-up: UIU P2E clean-up.xlsx processed - 16 done"]
+    assert staff_files(folders.processing) == [] and staff_files(folders.inbox) == []
+    assert len(staff_files(folders.done)) == 1
+    journal = Journal(settings.state_dir / "journal.sqlite3")
+    assert journal.unfinished_runs() == []
+    journal.close()
