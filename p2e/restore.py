@@ -31,6 +31,7 @@ from .alma.errors import AlmaError
 from .backup import BackupStore, load_row_backup, marc_record
 from .config import Settings
 from .journal import Journal
+from .names import STEM_BYTES, safe_file_name
 from .report import AuditLog, read_results, read_summary, unique_path, write_id_lists, write_restore_results
 
 MDR_BATCH = 5000  # Manage Deleted Repository restores at most 5,000 records per job
@@ -224,7 +225,7 @@ def restore(results_path: Path, settings: Settings, stream=None) -> int:
         return 0
 
     when = datetime.now()
-    stem = f"{results_path.stem} - restore {when:%Y-%m-%d %H%M}"
+    stem = safe_file_name(results_path.stem, f" - restore {when:%Y-%m-%d %H%M}", limit=STEM_BYTES)
     audit = AuditLog(settings.outbox_dir / "audit" / f"{stem}.jsonl", settings.secrets())
     client = AlmaClient(settings.base_url, settings.alma_api_key, rate_limit=settings.rate_limit,
                         timeout=settings.http_timeout, max_retries=settings.max_retries, audit=audit)
@@ -250,9 +251,10 @@ def restore(results_path: Path, settings: Settings, stream=None) -> int:
     deleted_bibs = [rec["mms_id"] for row, rec in recorded.items() if row in written and rec.get("bib") == "deleted"]
     deleted_portfolios = [ids[row].old_portfolio_id for row, steps in written.items()
                           if "delete_portfolio" in steps and row in ids]
-    lists = write_id_lists(settings.outbox_dir, f"{results_path.stem} - deleted MMS IDs", deleted_bibs, MDR_BATCH)
-    lists += write_id_lists(settings.outbox_dir, f"{results_path.stem} - deleted portfolio IDs", deleted_portfolios,
-                            MDR_BATCH)
+    lists = write_id_lists(settings.outbox_dir, safe_file_name(results_path.stem, " - deleted MMS IDs",
+                                                               limit=STEM_BYTES - 8), deleted_bibs, MDR_BATCH)
+    lists += write_id_lists(settings.outbox_dir, safe_file_name(results_path.stem, " - deleted portfolio IDs",
+                                                                limit=STEM_BYTES - 8), deleted_portfolios, MDR_BATCH)
     failed = sum(1 for r in done if r.result == "Failed")
     restored = sum(1 for r in done if r.result == "Restored")
     partly = sum(1 for r in done if r.result == "Partly restored")
