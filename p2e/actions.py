@@ -24,7 +24,7 @@ from typing import Callable
 
 from . import records as R
 from .alma.client import AlmaClient
-from .alma.errors import AlmaError, DailyThresholdReached
+from .alma.errors import AlmaError, AlmaUnavailable, stops_the_run
 from .backup import BackupStore
 from .config import Settings
 from .journal import Journal
@@ -137,9 +137,9 @@ def run_task(ctx: RunContext, task: Task) -> RowResult | PendingDelete:
         except RowStopped as stop:
             kwargs = {"mms_id": task.mms_id, "portfolio_id": task.portfolio_id, **stop.result_kwargs}
             return RowResult(task.row, **kwargs)
-        except DailyThresholdReached:
-            raise
         except AlmaError as exc:
+            if stops_the_run(exc):
+                raise  # the daily allowance, an outage, a refused key: the engine stops every row alike
             return RowResult(task.row, Outcome.FAILED,
                              f"Alma refused a call ({exc.method} {exc.path}); nothing further was done on this row.",
                              mms_id=task.mms_id, portfolio_id=task.portfolio_id, alma_error=exc.info)
@@ -340,11 +340,12 @@ def _delete_portfolio(ctx: RunContext, task: Task, bib: dict, backup: str | None
     ctx.journal.step_started(ctx.run_id, task.row.number, "delete_portfolio", detail)
     try:
         ctx.client.delete_portfolio(task.mms_id, task.portfolio_id, bib=task.bib_handling.value)
+    except AlmaUnavailable:
+        raise  # no answer: the delete may have happened; the step stays 'started' and a read settles it on resume
     except AlmaError as exc:
-        if isinstance(exc, DailyThresholdReached):
-            ctx.journal.step_refused(ctx.run_id, task.row.number, "delete_portfolio")
-            raise
         ctx.journal.step_refused(ctx.run_id, task.row.number, "delete_portfolio")
+        if stops_the_run(exc):
+            raise
         state = f"{done_before} " if done_before else ""
         raise _stop(Outcome.FAILED, f"{state}Alma refused to delete portfolio {task.portfolio_id}; it and bib "
                                     f"{task.mms_id} are unchanged.", alma_error=exc.info, backup=backup,
@@ -479,9 +480,11 @@ def _write_step(ctx: RunContext, task: Task, step: str, backup: str, send: Calla
                                                                    "target": task.target_mms_id})
     try:
         send()
+    except AlmaUnavailable:
+        raise  # no answer: the write may have happened; the step stays 'started' and a read settles it on resume
     except AlmaError as exc:
         ctx.journal.step_refused(ctx.run_id, task.row.number, step)
-        if isinstance(exc, DailyThresholdReached):
+        if stops_the_run(exc):
             raise
         raise _stop(Outcome.FAILED, failure, alma_error=exc.info, backup=backup, step=step.replace("_", " ")) from None
     ctx.journal.step_done(ctx.run_id, task.row.number, step)
@@ -507,9 +510,9 @@ def verify_deletes(ctx: RunContext, pending: list[PendingDelete]) -> list[RowRes
         with ctx.client.for_row(item.task.row.number):
             try:
                 result = _verify_one(ctx, item, after.get(item.mms_id))
-            except DailyThresholdReached:
-                raise
             except AlmaError as exc:
+                if stops_the_run(exc):
+                    raise
                 result = RowResult(item.task.row, Outcome.FAILED,
                                    f"Alma accepted the delete of portfolio {item.portfolio_id}, but reading it back "
                                    "failed, so it is not proven. Look the portfolio up in Alma.",

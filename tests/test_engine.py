@@ -10,7 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 from p2e.actions import Task
-from p2e.engine import DAILY_NOT_RUN, conflict_groups
+from p2e.engine import DAILY_NOT_RUN_BY_HAND, conflict_groups
 from p2e.model import Action, Row
 from p2e.pipeline import process_file
 
@@ -113,7 +113,7 @@ def test_the_daily_allowance_running_out_leaves_the_rest_not_run_and_they_resume
     not_run = [r for r in rows if r["Result"] == "Not run"]
     done = [r for r in rows if r["Result"] == "Done"]
     assert not_run and done and len(not_run) + len(done) == 150
-    assert all(r["Details"] == DAILY_NOT_RUN for r in not_run)
+    assert all(r["Details"] == DAILY_NOT_RUN_BY_HAND for r in not_run)  # run by hand: says what to do
     state = sb.state()
     assert all(r["Portfolio ID"] in state["portfolios"] for r in not_run)
 
@@ -130,7 +130,16 @@ def test_the_daily_allowance_running_out_leaves_the_rest_not_run_and_they_resume
 
 
 def test_the_daily_threshold_answer_itself_stops_new_rows(start_sandbox, settings_for, workbook_for):
-    sb, library = start_sandbox(rows=80, mix="delete-only", daily_limit=60)
+    sb, library = start_sandbox(rows=80, mix="delete-only")
+    original = sb._delete_portfolio
+
+    def delete_then_allowance_gone(**kwargs):  # another system uses up the day's allowance mid-run
+        reply = original(**kwargs)
+        if sum(r["method"] == "DELETE" for r in sb.requests) >= 20:
+            sb.set_options(daily_limit=0)
+        return reply
+
+    sb._delete_portfolio = delete_then_allowance_gone
     outcome = process_file(workbook_for(library), settings_for(sb, daily_reserve=0), stream=None)
     rows = results_rows(outcome.results_path)
     assert outcome.status == "paused"
