@@ -186,3 +186,30 @@ def test_progress_shows_on_the_console_and_as_a_status_file_that_goes_when_resul
     assert lines[0].startswith("Processing UIU P2E clean-up.xlsx: 0 of 40 rows done (0%)")
     assert lines[-1].startswith("Processing UIU P2E clean-up.xlsx: 40 of 40 rows done (100%)")
     assert "Alma calls per second" in lines[-1]
+
+
+def test_calls_in_flight_and_rows_running_count_against_the_daily_reserve(start_sandbox, settings_for, workbook_for):
+    # Room for 150 calls before the reserve; 8 rows at a time, with answers slow enough that many are in flight.
+    sb, library = start_sandbox(rows=200, mix="delete-only", daily_limit=10_000, latency_ms=20)
+    reserve = 10_000 - 150
+    settings = settings_for(sb, daily_reserve=reserve, workers=8)
+    outcome = process_file(workbook_for(library), settings, stream=None)
+    assert outcome.status == "paused"
+    assert sb.daily_remaining >= reserve, f"the reserve was overshot by {reserve - sb.daily_remaining} calls"
+    rows = results_rows(outcome.results_path)
+    assert {r["Result"] for r in rows} == {"Done", "Not run"}
+
+
+def test_a_paused_run_by_hand_says_what_to_do_and_never_repeats_not_run(start_sandbox, settings_for, workbook_for):
+    sb, library = start_sandbox(rows=40, mix="delete-only", daily_limit=5000)
+    settings = settings_for(sb, daily_reserve=5000 - 30)
+    outcome = process_file(workbook_for(library), settings, stream=None)
+    assert outcome.status == "paused"
+    summary = outcome.summary()
+    assert "Not run: Not run" not in summary
+    assert "run the same command again after" in summary and "runs automatically" not in summary
+    rows = results_rows(outcome.results_path)
+    for row in rows:
+        assert not row["Details"].startswith(row["Result"]), row
+    not_run = [r for r in rows if r["Result"] == "Not run"]
+    assert not_run and all("run the same command again after midnight UTC" in r["Details"] for r in not_run)
