@@ -155,6 +155,13 @@ def _resolve_mms_id(ctx: RunContext, task: Task) -> None:
         return
     matches = ctx.client.find_bibs_by_other_system_id(task.other_system_id)
     if not matches:
+        evidence = ctx.journal.deleted_by_other_system_id(task.other_system_id)
+        if evidence:
+            pid, mms, _run, when = evidence
+            task.mms_id, task.portfolio_id = task.mms_id or mms, task.portfolio_id or pid
+            raise _stop(Outcome.ALREADY_DONE, f"Portfolio {pid} was deleted by an earlier run ({when[:10]}); its bib "
+                                              f"{mms} (old catalogue number {task.other_system_id}) is no longer in "
+                                              "Alma either. Nothing was changed.")
         raise _stop(Outcome.SKIPPED, f"No bib in Alma carries the old catalogue number {task.other_system_id}; "
                                      "put the MMS ID in the MMS ID column. Nothing was changed.")
     if len(matches) > 1:
@@ -190,8 +197,13 @@ def _p2e_records(ctx: RunContext, task: Task) -> tuple[dict, dict]:
     if bib is None:
         evidence = ctx.journal.deleted_by(task.portfolio_id) if task.portfolio_id else None
         if evidence:
-            raise _stop(Outcome.ALREADY_DONE, f"Already done: portfolio {task.portfolio_id} and bib {task.mms_id} "
-                                              f"were deleted by an earlier run ({evidence[1][:10]}).")
+            raise _stop(Outcome.ALREADY_DONE, f"Portfolio {task.portfolio_id} and bib {task.mms_id} were deleted by "
+                                              f"an earlier run ({evidence[1][:10]}).")
+        on_bib = ctx.journal.deleted_on_bib(task.mms_id) if not task.portfolio_id else None
+        if on_bib:  # the row gave no portfolio ID (a Voyager bib ID only, say): the journal knows the bib
+            task.portfolio_id = on_bib[0]
+            raise _stop(Outcome.ALREADY_DONE, f"Portfolio {on_bib[0]} and bib {task.mms_id} were deleted by an "
+                                              f"earlier run ({on_bib[2][:10]}).")
         raise _stop(Outcome.SKIPPED, f"There is no bib with MMS ID {task.mms_id} in Alma. Check the MMS ID "
                                      "(it may have been deleted or merged). Nothing was changed.")
     if task.portfolio_id:
@@ -199,10 +211,9 @@ def _p2e_records(ctx: RunContext, task: Task) -> tuple[dict, dict]:
         if portfolio is None:
             evidence = ctx.journal.deleted_by(task.portfolio_id)
             if evidence:
-                raise _stop(Outcome.ALREADY_DONE, f"Already done: portfolio {task.portfolio_id} was deleted by an "
-                                                  f"earlier run ({evidence[1][:10]}); bib {task.mms_id} is still in Alma.")
-            raise _stop(Outcome.SKIPPED, f"Portfolio {task.portfolio_id} is not on bib {task.mms_id} in Alma. "
-                                         "Check both IDs. Nothing was changed.")
+                raise _stop(Outcome.ALREADY_DONE, f"Portfolio {task.portfolio_id} was deleted by an earlier run "
+                                                  f"({evidence[1][:10]}); bib {task.mms_id} is still in Alma.")
+            _gone_elsewhere(ctx, task)
     else:
         portfolio = _single_p2e_portfolio(ctx, task)
     if R.is_cz_linked(portfolio):
@@ -216,10 +227,38 @@ def _p2e_records(ctx: RunContext, task: Task) -> tuple[dict, dict]:
     return bib, portfolio
 
 
+def _gone_elsewhere(ctx: RunContext, task: Task) -> None:
+    """The row's portfolio is not on its bib, and this installation did not delete it: say what Alma holds.
+
+    Deleted earlier by hand, by Alma's job or by another tool: when no standalone local portfolio
+    remains on the bib, a delete row is already done; when one remains, the row names it.
+    """
+    left = [str(p.get("id")) for p in ctx.client.list_portfolios(task.mms_id) if R.is_p2e_portfolio(p)]
+    if left:
+        ids = ", ".join(left[:5])
+        raise _stop(Outcome.SKIPPED, f"Portfolio {task.portfolio_id} is not on bib {task.mms_id} in Alma (it may have "
+                                     f"been deleted earlier), but the bib still has standalone local portfolio "
+                                     f"{ids}. Check both IDs: if {left[0]} is the one to remove, put it in the "
+                                     "Portfolio ID column. Nothing was changed.")
+    if task.action is Action.RELINK:
+        raise _stop(Outcome.SKIPPED, f"Portfolio {task.portfolio_id} is no longer in Alma: it was deleted earlier, "
+                                     f"outside this processor, so there is nothing to relink from. If its PO line still "
+                                     f"points to bib {task.mms_id}, use Change Bib Reference in Alma. Nothing was "
+                                     "changed.")
+    raise _stop(Outcome.ALREADY_DONE, f"Portfolio {task.portfolio_id} is no longer in Alma: it was deleted earlier, "
+                                      f"outside this processor. Bib {task.mms_id} is still in Alma and has no standalone "
+                                      "local portfolio left. Nothing was changed.")
+
+
 def _single_p2e_portfolio(ctx: RunContext, task: Task) -> dict:
     """The bib's one standalone local portfolio, when the row gave no portfolio ID."""
     candidates = [p for p in ctx.client.list_portfolios(task.mms_id) if R.is_p2e_portfolio(p)]
     if not candidates:
+        on_bib = ctx.journal.deleted_on_bib(task.mms_id)
+        if on_bib:
+            task.portfolio_id = on_bib[0]
+            raise _stop(Outcome.ALREADY_DONE, f"Portfolio {on_bib[0]} was deleted by an earlier run "
+                                              f"({on_bib[2][:10]}); bib {task.mms_id} is still in Alma.")
         raise _stop(Outcome.SKIPPED, f"Bib {task.mms_id} has no standalone local (P2E) portfolio. Nothing was changed.")
     if len(candidates) > 1:
         ids = ", ".join(str(p.get("id")) for p in candidates)
@@ -519,7 +558,7 @@ def verify_deletes(ctx: RunContext, pending: list[PendingDelete]) -> list[RowRes
                                    mms_id=item.mms_id, portfolio_id=item.portfolio_id, alma_error=exc.info,
                                    backup=item.backup, step="read back")
         if result.outcome in (Outcome.DONE, Outcome.ALREADY_DONE):
-            ctx.journal.mark_deleted(item.portfolio_id, item.mms_id, ctx.run_id)
+            ctx.journal.mark_deleted(item.portfolio_id, item.mms_id, ctx.run_id, item.task.other_system_id)
         results.append(result)
     return results
 

@@ -39,7 +39,7 @@ CREATE TABLE IF NOT EXISTS results (
     PRIMARY KEY (run_id, row_number)
 );
 CREATE TABLE IF NOT EXISTS deleted (
-    portfolio_id TEXT PRIMARY KEY, mms_id TEXT, run_id TEXT, time TEXT
+    portfolio_id TEXT PRIMARY KEY, mms_id TEXT, run_id TEXT, time TEXT, other_system_id TEXT
 );
 """
 
@@ -78,6 +78,13 @@ class Journal:
         # also makes every earlier NORMAL commit durable.
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        self._upgrade()
+
+    def _upgrade(self) -> None:
+        """Add what later versions keep to a journal written by an earlier one."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(deleted)")}
+        if "other_system_id" not in columns:
+            self._db.execute("ALTER TABLE deleted ADD COLUMN other_system_id TEXT")
 
     def close(self) -> None:
         with self._lock:
@@ -161,8 +168,24 @@ class Journal:
         return found
 
     # -- evidence across runs -------------------------------------------------------------
-    def mark_deleted(self, portfolio_id: str, mms_id: str, run_id: str) -> None:
-        self._exec("INSERT OR REPLACE INTO deleted VALUES (?,?,?,?)", (portfolio_id, mms_id, run_id, _now()))
+    def mark_deleted(self, portfolio_id: str, mms_id: str, run_id: str, other_system_id: str | None = None) -> None:
+        """Remember a delete this installation made, with the bib's MMS ID and the old catalogue key
+        (``other_system_id``) the row was looked up by, so a re-run of a row that gives only one of them
+        still finds it."""
+        self._exec("INSERT OR REPLACE INTO deleted (portfolio_id, mms_id, run_id, time, other_system_id) "
+                   "VALUES (?,?,?,?,?)", (portfolio_id, mms_id, run_id, _now(), other_system_id))
+
+    def deleted_on_bib(self, mms_id: str) -> tuple[str, str, str] | None:
+        """(portfolio_id, run_id, time) of the latest portfolio this installation deleted on that bib."""
+        found = self._exec("SELECT portfolio_id, run_id, time FROM deleted WHERE mms_id=? ORDER BY time DESC LIMIT 1",
+                           (mms_id,))
+        return tuple(found[0]) if found else None
+
+    def deleted_by_other_system_id(self, other_system_id: str) -> tuple[str, str, str, str] | None:
+        """(portfolio_id, mms_id, run_id, time) of the latest delete of a row looked up by that old key."""
+        found = self._exec("SELECT portfolio_id, mms_id, run_id, time FROM deleted WHERE other_system_id=? "
+                           "ORDER BY time DESC LIMIT 1", (other_system_id,))
+        return tuple(found[0]) if found else None
 
     def deleted_by(self, portfolio_id: str) -> tuple[str, str] | None:
         """(run_id, time) if this installation deleted the portfolio before."""
