@@ -116,6 +116,7 @@ def run_tasks(ctx: RunContext, tasks: list[Task], *, workers: int = 4, window: i
         release(result.row.number)
         if final and result.outcome is not Outcome.NOT_RUN:
             ctx.journal.record_result(ctx.run_id, result)
+        ctx.journal.note_attempt(ctx.run_id, ctx.client.stats.calls)
         if progress:
             progress.row_finished()
 

@@ -9,6 +9,7 @@ Tables:
   runs     one row per processing of a file (keyed by the file's SHA-256 and mode)
   steps    each write: 'started' before it is sent, 'done' once Alma answered
   results  each row's final result, so a resumed run does not redo finished rows
+  attempts each time a run was started or resumed: its Alma calls and time (for the Summary)
   deleted  every portfolio this installation has deleted (evidence for "Already done")
 """
 from __future__ import annotations
@@ -17,6 +18,7 @@ import dataclasses
 import json
 import sqlite3
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -37,6 +39,10 @@ CREATE TABLE IF NOT EXISTS results (
     run_id TEXT, row_number INTEGER, outcome TEXT, details TEXT, mms_id TEXT, portfolio_id TEXT,
     alma_error TEXT, backup TEXT, step TEXT, bib TEXT, time TEXT,
     PRIMARY KEY (run_id, row_number)
+);
+CREATE TABLE IF NOT EXISTS attempts (
+    run_id TEXT, attempt INTEGER, started TEXT, updated TEXT, calls INTEGER, seconds REAL,
+    PRIMARY KEY (run_id, attempt)
 );
 CREATE TABLE IF NOT EXISTS deleted (
     portfolio_id TEXT PRIMARY KEY, mms_id TEXT, run_id TEXT, time TEXT, other_system_id TEXT
@@ -79,6 +85,8 @@ class Journal:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
         self._upgrade()
+        self._attempt: tuple[str, int, float] | None = None  # (run_id, attempt, monotonic start) of this process
+        self._attempt_noted = 0.0
 
     def _upgrade(self) -> None:
         """Add what later versions keep to a journal written by an earlier one."""
@@ -118,6 +126,37 @@ class Journal:
         rows = self._exec("SELECT run_id, file_name, file_sha256, mode, status, resume_after FROM runs WHERE status!=?",
                           (FINISHED,))
         return [Run(r[0], r[1], r[2], r[3], r[4], resume_after=r[5]) for r in rows]
+
+    # -- attempts -------------------------------------------------------------------------
+    def begin_attempt(self, run_id: str) -> int:
+        """Count one more attempt at this run (1 for a new run); its calls and time follow via note_attempt."""
+        with self._lock:
+            found = self._db.execute("SELECT COALESCE(MAX(attempt), 0) FROM attempts WHERE run_id=?", (run_id,)).fetchone()
+            attempt = int(found[0]) + 1
+            self._db.execute("INSERT INTO attempts VALUES (?,?,?,?,0,0)", (run_id, attempt, _now(), _now()))
+            self._attempt = (run_id, attempt, time.monotonic())
+            self._attempt_noted = 0.0
+        return attempt
+
+    def note_attempt(self, run_id: str, calls: int, force: bool = False) -> None:
+        """This attempt's Alma calls and time so far (at most once a second unless ``force``), so that an
+        attempt cut short by a crash still counts in the totals."""
+        current = self._attempt
+        if current is None or current[0] != run_id:
+            return
+        now = time.monotonic()
+        if not force and now - self._attempt_noted < 1.0:
+            return
+        self._attempt_noted = now
+        self._exec("UPDATE attempts SET updated=?, calls=?, seconds=? WHERE run_id=? AND attempt=?",
+                   (_now(), int(calls), round(now - current[2], 3), run_id, current[1]))
+
+    def attempts(self, run_id: str) -> tuple[int, int, float]:
+        """(attempts, Alma calls, seconds) over every attempt at this run."""
+        found = self._exec("SELECT COUNT(*), COALESCE(SUM(calls), 0), COALESCE(SUM(seconds), 0) FROM attempts "
+                           "WHERE run_id=?", (run_id,))
+        count, calls, seconds = found[0]
+        return int(count), int(calls), float(seconds)
 
     # -- steps ----------------------------------------------------------------------------
     def step_started(self, run_id: str, row: int, step: str, detail: dict | None = None) -> None:

@@ -175,6 +175,7 @@ def process_file(path: Path, settings: Settings, *, preview: bool | None = None,
     started = datetime.now()
     journal = Journal(settings.state_dir / "journal.sqlite3")
     run = journal.start_run(path.name, file_sha256(path), mode.value)
+    journal.begin_attempt(run.run_id)
     audit = AuditLog(settings.outbox_dir / "audit" / f"{Path(path.name).stem} - {run.run_id}.jsonl", settings.secrets())
     own_client = client is None
     if client is None:
@@ -226,6 +227,7 @@ def process_file(path: Path, settings: Settings, *, preview: bool | None = None,
             if not writes and not any(r.outcome is not Outcome.NOT_RUN for r in engine.results.values()):
                 outcome.results, outcome.counts = [], Counter()  # nothing happened in this attempt: no workbook
                 outcome.email_to = list(settings.mail_to)
+                journal.note_attempt(run.run_id, client.stats.calls, force=True)
                 _write_waiting(waiting_file, outcome)
                 return outcome
             outcome.email_to = list(settings.mail_to)
@@ -239,8 +241,11 @@ def process_file(path: Path, settings: Settings, *, preview: bool | None = None,
         if outcome.status in ("paused", "stopped", "waiting"):
             kind = f"PARTIAL {kind}"  # not final: the rows marked Not run continue later
         target = unique_path(settings.outbox_dir, results_name(path.name, kind, finished), ".xlsx")
+        journal.note_attempt(run.run_id, client.stats.calls, force=True)
+        attempts, total_calls, total_seconds = journal.attempts(run.run_id)
         info = RunInfo(path.name, "Preview" if mode is Mode.PREVIEW else "Apply", settings.alma_description(),
-                       started, finished, run.run_id, client.stats.calls, note)
+                       started, finished, run.run_id, client.stats.calls, note,
+                       attempts=attempts, total_calls=total_calls, total_seconds=total_seconds)
         outcome.results_path = write_results(target, sheet, results, info)
         if outcome.status == "waiting":
             _write_waiting(waiting_file, outcome)

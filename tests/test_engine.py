@@ -213,3 +213,45 @@ def test_a_paused_run_by_hand_says_what_to_do_and_never_repeats_not_run(start_sa
         assert not row["Details"].startswith(row["Result"]), row
     not_run = [r for r in rows if r["Result"] == "Not run"]
     assert not_run and all("run the same command again after midnight UTC" in r["Details"] for r in not_run)
+
+
+def summary_facts(path: Path) -> dict:
+    import openpyxl
+
+    ws = openpyxl.load_workbook(path, read_only=True)["Summary"]
+    facts = {}
+    for row in ws.iter_rows(min_row=3, max_row=20, max_col=2, values_only=True):
+        if row[0] and row[1] is not None:
+            facts[row[0]] = row[1]
+    return facts
+
+
+def test_after_a_resume_the_summary_counts_every_attempt_and_says_it_was_resumed(start_sandbox, settings_for,
+                                                                                   workbook_for):
+    import threading
+
+    sb, library = start_sandbox(rows=60, mix="delete-only")
+    settings = settings_for(sb, workers=2)
+    stop = threading.Event()
+    original = sb._delete_portfolio
+
+    def delete_then_stop(**kwargs):  # the processor is stopped after 20 deletes
+        reply = original(**kwargs)
+        if sum(r["method"] == "DELETE" for r in sb.requests) >= 20:
+            stop.set()
+        return reply
+
+    sb._delete_portfolio = delete_then_stop
+    workbook = workbook_for(library)
+    first = process_file(workbook, settings, stream=None, stop=stop)
+    assert first.status == "stopped"
+    assert "Interrupted" not in summary_facts(first.results_path)
+    first_calls = len(sb.requests)
+
+    sb._delete_portfolio = original
+    second = process_file(workbook, settings, stream=None)
+    assert second.status == "processed"
+    facts = summary_facts(second.results_path)
+    assert facts["Interrupted"].startswith("Interrupted and resumed 1 time;")
+    assert facts["Alma API calls"] == f"{len(sb.requests):,} in all ({len(sb.requests) - first_calls:,} this last time)"
+    assert "in all" in facts["Time taken"]
