@@ -165,6 +165,8 @@ def run_tasks(ctx: RunContext, tasks: list[Task], *, workers: int = 4, window: i
                 halt_for(halt_reason_of(exc), exc)
                 not_run(task, started=True)
                 continue
+            finally:
+                ctx.journal.note_attempt(ctx.run_id, ctx.client.stats.calls)  # a crash later still counts these
             if isinstance(outcome, PendingDelete):
                 pending.append(outcome)  # its budget is released once it is read back
             else:

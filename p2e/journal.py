@@ -139,13 +139,13 @@ class Journal:
         return attempt
 
     def note_attempt(self, run_id: str, calls: int, force: bool = False) -> None:
-        """This attempt's Alma calls and time so far (at most once a second unless ``force``), so that an
+        """This attempt's Alma calls and time so far (at most every 50 ms unless ``force``), so that an
         attempt cut short by a crash still counts in the totals."""
         current = self._attempt
         if current is None or current[0] != run_id:
             return
         now = time.monotonic()
-        if not force and now - self._attempt_noted < 1.0:
+        if not force and now - self._attempt_noted < 0.05:
             return
         self._attempt_noted = now
         self._exec("UPDATE attempts SET updated=?, calls=?, seconds=? WHERE run_id=? AND attempt=?",

@@ -158,7 +158,7 @@ def _summary_sheet(workbook, fmt: dict, results: list[RowResult], info: RunInfo)
     if resumed:
         times = info.attempts - 1
         facts.insert(5, ("Interrupted", f"Interrupted and resumed {times} time{'s' if times != 1 else ''}; "
-                                        "the time and calls above count every attempt."))
+                                        "the time taken and the Alma API calls count every attempt."))
     if info.note:
         facts.append(("Note", info.note))
     for i, (label, value) in enumerate(facts, start=2):

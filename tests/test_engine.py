@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -93,6 +94,12 @@ def test_a_run_killed_mid_way_and_restarted_ends_as_an_uninterrupted_run(start_s
     crashed_rows = results_rows(next((tmp_path / "crashed" / "outbox").glob("*- results *.xlsx")))
     straight_rows = results_rows(next((tmp_path / "straight" / "outbox").glob("*- results *.xlsx")))
     assert _comparable(crashed_rows) == _comparable(straight_rows)
+    # The Summary counts the killed attempt too (its calls were noted in the journal as rows finished).
+    facts = summary_facts(next((tmp_path / "crashed" / "outbox").glob("*- results *.xlsx")))
+    assert facts["Interrupted"].startswith("Interrupted and resumed 1 time;")
+    total, last = (int(x.replace(",", "")) for x in re.match(r"([\d,]+) in all \(([\d,]+) this last time\)",
+                                                           facts["Alma API calls"]).groups())
+    assert total - last >= deletes_before
     a, b = crashed.state(), straight.state()
     assert sorted(a["bibs"]) == sorted(b["bibs"])
     assert sorted(a["portfolios"]) == sorted(b["portfolios"])

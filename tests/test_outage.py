@@ -131,8 +131,21 @@ def test_an_outage_mid_run_leaves_rows_not_run_the_file_waits_and_it_finishes_wh
     settings = mail_settings(settings_for, sb, smtp_server.port, max_retries=1, workers=2)
     workbook_for(library)
     folders = Folders.of(settings)
-    # The first window of 100 rows takes about 202 calls; Alma answers 503 from call 231 on.
-    sb.set_options(outage_seconds=float("inf"), outage_after_calls=230)
+    # Two windows of rows, each read in one batched call before and read back in one after. Alma goes
+    # down (503 for every call) right after the first read-back: one window is done, the other is not.
+    original = sb._search_bibs
+    batched_reads = []
+
+    def read_then_go_down(**kwargs):
+        reply = original(**kwargs)
+        ids = set((kwargs["query"].get("mms_id") or "").split(","))
+        deleted_on = {r["path"].split("/")[4] for r in sb.requests if r["method"] == "DELETE"}
+        if ids <= deleted_on and not batched_reads:  # a read-back (a read before the rows has bibs not deleted)
+            batched_reads.append(ids)
+            sb.set_options(outage_seconds=float("inf"))
+        return reply
+
+    sb._search_bibs = read_then_go_down
 
     assert watch(settings, once=True, settle_seconds=0.05) == 1
     assert staff_files(folders.processing) == ["UIU P2E clean-up.xlsx"] and staff_files(folders.done) == []
@@ -154,6 +167,7 @@ def test_an_outage_mid_run_leaves_rows_not_run_the_file_waits_and_it_finishes_wh
     assert "Alma could not be reached" in smtp_server.messages[0]["Subject"]
 
     # Alma answers again; once the back-off has passed, the watcher finishes the file.
+    sb._search_bibs = original
     sb.set_options(outage_seconds=0)
     make_due(settings)
     assert watch(settings, once=True, settle_seconds=0.05) == 0
