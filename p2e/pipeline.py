@@ -109,11 +109,12 @@ class FileOutcome:
         """For a waiting file: what happens next, and what to do."""
         fix = ("Once the key in the settings (ALMA_API_KEY) is put right" if self.reason_kind == "key"
                else "Once Alma answers again")
+        nothing = "Nothing else was changed in Alma" if self.results else "Nothing was changed in Alma"
         if self.by_hand:
-            return (f"Nothing else was changed in Alma and nothing is lost. {fix}, run the same command again "
+            return (f"{nothing} and nothing is lost. {fix}, run the same command again "
                     "(rows already done are not repeated), or put the file in the inbox folder.")
         when = f" after {self.resume_after:%H:%M} UTC" if self.resume_after else ""
-        return (f"Nothing else was changed in Alma and nothing is lost: the file waits in the processing folder and "
+        return (f"{nothing} and nothing is lost: the file waits in the processing folder and "
                 f"the watcher tries it again by itself{when}, and after that every few minutes. {fix}, it finishes "
                 "by itself (rows already done are not repeated).")
 
@@ -123,7 +124,7 @@ def alma_trouble(exc: AlmaError | None, settings: Settings) -> str:
     said = (exc.alma_message if exc else "") or "no details"
     if isinstance(exc, AlmaAuthError):
         code = f" ({exc.code})" if exc.code and exc.code not in said else ""
-        return (f"Alma refused the API key: {said}{code}. Check ALMA_API_KEY in the settings: it must be this "
+        return (f"Alma refused the API key: {said.rstrip('. ')}{code}. Check ALMA_API_KEY in the settings: it must be this "
                 "institution's key, allowed to read and write Bibs and Acquisitions, in Alma's Developer Network.")
     return (f"Alma could not be reached at {settings.base_url}: {said} Check the network and ALMA_BASE_URL; "
             "Alma may also be down for maintenance.")

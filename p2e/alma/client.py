@@ -184,6 +184,8 @@ class AlmaClient:
             except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
                 self.stats.note(in_flight=-1)
                 kind = "time-out" if isinstance(exc, requests.Timeout) else "dropped connection"
+                if not isinstance(exc, requests.Timeout) and _could_not_connect(exc):
+                    kind = "could not connect"
                 self._audit(method, path, params, None, "", "", started, attempt, note=kind)
                 failure = AlmaUnavailable(
                     f"No answer from Alma ({kind}) after {attempt} attempt{'s' if attempt > 1 else ''}.",
@@ -396,6 +398,13 @@ class _RowContext:
     def __exit__(self, *exc):
         self.local.row = self.previous
         return False
+
+
+def _could_not_connect(exc: BaseException) -> bool:
+    """The connection was never made (refused, no route, name unknown), as opposed to dropped mid-call."""
+    text = repr(exc)
+    return any(s in text for s in ("NewConnectionError", "Connection refused", "NameResolutionError",
+                                   "Name or service not known", "getaddrinfo failed", "No route to host"))
 
 
 def _looks_like_error(response: requests.Response) -> bool:
