@@ -380,6 +380,10 @@ class Sandbox:
         length = int(h.headers.get("Content-Length") or 0)
         body = h.rfile.read(length) if length else b""
         method = h.command
+        if len(body) < length:  # the client went away while sending (killed mid-request): nothing is done
+            self._log({"method": method, "path": path, "query": {}, "status": 0, "error_code": "INCOMPLETE"})
+            h.close_connection = True
+            return
         accept = (h.headers.get("Accept") or "").lower()
         fmt = (query.get("format") or "").lower()
         if fmt in ("json", "xml"):
