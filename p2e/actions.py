@@ -24,7 +24,7 @@ from typing import Callable
 
 from . import records as R
 from .alma.client import AlmaClient
-from .alma.errors import AlmaError, DailyThresholdReached
+from .alma.errors import AlmaError, AlmaUnavailable, stops_the_run
 from .backup import BackupStore
 from .config import Settings
 from .journal import Journal
@@ -138,9 +138,9 @@ def run_task(ctx: RunContext, task: Task) -> RowResult | PendingDelete:
         except RowStopped as stop:
             kwargs = {"mms_id": task.mms_id, "portfolio_id": task.portfolio_id, **stop.result_kwargs}
             return RowResult(task.row, **kwargs)
-        except DailyThresholdReached:
-            raise
         except AlmaError as exc:
+            if stops_the_run(exc):
+                raise  # the daily allowance, an outage, a refused key: the engine stops every row alike
             return RowResult(task.row, Outcome.FAILED,
                              f"Alma refused a call ({exc.method} {exc.path}); nothing further was done on this row.",
                              mms_id=task.mms_id, portfolio_id=task.portfolio_id, alma_error=exc.info)
@@ -156,6 +156,13 @@ def _resolve_mms_id(ctx: RunContext, task: Task) -> None:
         return
     matches = ctx.client.find_bibs_by_other_system_id(task.other_system_id)
     if not matches:
+        evidence = ctx.journal.deleted_by_other_system_id(task.other_system_id)
+        if evidence:
+            pid, mms, _run, when = evidence
+            task.mms_id, task.portfolio_id = task.mms_id or mms, task.portfolio_id or pid
+            raise _stop(Outcome.ALREADY_DONE, f"Portfolio {pid} was deleted by an earlier run ({when[:10]}); its bib "
+                                              f"{mms} (old catalogue number {task.other_system_id}) is no longer in "
+                                              "Alma either. Nothing was changed.")
         raise _stop(Outcome.SKIPPED, f"No bib in Alma carries the old catalogue number {task.other_system_id}; "
                                      "put the MMS ID in the MMS ID column. Nothing was changed.")
     if len(matches) > 1:
@@ -191,8 +198,13 @@ def _p2e_records(ctx: RunContext, task: Task) -> tuple[dict, dict]:
     if bib is None:
         evidence = ctx.journal.deleted_by(task.portfolio_id) if task.portfolio_id else None
         if evidence:
-            raise _stop(Outcome.ALREADY_DONE, f"Already done: portfolio {task.portfolio_id} and bib {task.mms_id} "
-                                              f"were deleted by an earlier run ({evidence[1][:10]}).")
+            raise _stop(Outcome.ALREADY_DONE, f"Portfolio {task.portfolio_id} and bib {task.mms_id} were deleted by "
+                                              f"an earlier run ({evidence[1][:10]}).")
+        on_bib = ctx.journal.deleted_on_bib(task.mms_id) if not task.portfolio_id else None
+        if on_bib:  # the row gave no portfolio ID (a Voyager bib ID only, say): the journal knows the bib
+            task.portfolio_id = on_bib[0]
+            raise _stop(Outcome.ALREADY_DONE, f"Portfolio {on_bib[0]} and bib {task.mms_id} were deleted by an "
+                                              f"earlier run ({on_bib[2][:10]}).")
         raise _stop(Outcome.SKIPPED, f"There is no bib with MMS ID {task.mms_id} in Alma. Check the MMS ID "
                                      "(it may have been deleted or merged). Nothing was changed.")
     if task.portfolio_id:
@@ -200,10 +212,9 @@ def _p2e_records(ctx: RunContext, task: Task) -> tuple[dict, dict]:
         if portfolio is None:
             evidence = ctx.journal.deleted_by(task.portfolio_id)
             if evidence:
-                raise _stop(Outcome.ALREADY_DONE, f"Already done: portfolio {task.portfolio_id} was deleted by an "
-                                                  f"earlier run ({evidence[1][:10]}); bib {task.mms_id} is still in Alma.")
-            raise _stop(Outcome.SKIPPED, f"Portfolio {task.portfolio_id} is not on bib {task.mms_id} in Alma. "
-                                         "Check both IDs. Nothing was changed.")
+                raise _stop(Outcome.ALREADY_DONE, f"Portfolio {task.portfolio_id} was deleted by an earlier run "
+                                                  f"({evidence[1][:10]}); bib {task.mms_id} is still in Alma.")
+            _gone_elsewhere(ctx, task)
     else:
         portfolio = _single_p2e_portfolio(ctx, task)
     if R.is_cz_linked(portfolio):
@@ -217,10 +228,38 @@ def _p2e_records(ctx: RunContext, task: Task) -> tuple[dict, dict]:
     return bib, portfolio
 
 
+def _gone_elsewhere(ctx: RunContext, task: Task) -> None:
+    """The row's portfolio is not on its bib, and this installation did not delete it: say what Alma holds.
+
+    Deleted earlier by hand, by Alma's job or by another tool: when no standalone local portfolio
+    remains on the bib, a delete row is already done; when one remains, the row names it.
+    """
+    left = [str(p.get("id")) for p in ctx.client.list_portfolios(task.mms_id) if R.is_p2e_portfolio(p)]
+    if left:
+        ids = ", ".join(left[:5])
+        raise _stop(Outcome.SKIPPED, f"Portfolio {task.portfolio_id} is not on bib {task.mms_id} in Alma (it may have "
+                                     f"been deleted earlier), but the bib still has standalone local portfolio "
+                                     f"{ids}. Check both IDs: if {left[0]} is the one to remove, put it in the "
+                                     "Portfolio ID column. Nothing was changed.")
+    if task.action is Action.RELINK:
+        raise _stop(Outcome.SKIPPED, f"Portfolio {task.portfolio_id} is no longer in Alma: it was deleted earlier, "
+                                     f"outside this processor, so there is nothing to relink from. If its PO line still "
+                                     f"points to bib {task.mms_id}, use Change Bib Reference in Alma. Nothing was "
+                                     "changed.")
+    raise _stop(Outcome.ALREADY_DONE, f"Portfolio {task.portfolio_id} is no longer in Alma: it was deleted earlier, "
+                                      f"outside this processor. Bib {task.mms_id} is still in Alma and has no standalone "
+                                      "local portfolio left. Nothing was changed.")
+
+
 def _single_p2e_portfolio(ctx: RunContext, task: Task) -> dict:
     """The bib's one standalone local portfolio, when the row gave no portfolio ID."""
     candidates = [p for p in ctx.client.list_portfolios(task.mms_id) if R.is_p2e_portfolio(p)]
     if not candidates:
+        on_bib = ctx.journal.deleted_on_bib(task.mms_id)
+        if on_bib:
+            task.portfolio_id = on_bib[0]
+            raise _stop(Outcome.ALREADY_DONE, f"Portfolio {on_bib[0]} was deleted by an earlier run "
+                                              f"({on_bib[2][:10]}); bib {task.mms_id} is still in Alma.")
         raise _stop(Outcome.SKIPPED, f"Bib {task.mms_id} has no standalone local (P2E) portfolio. Nothing was changed.")
     if len(candidates) > 1:
         ids = ", ".join(str(p.get("id")) for p in candidates)
@@ -342,11 +381,12 @@ def _delete_portfolio(ctx: RunContext, task: Task, bib: dict, backup: str | None
     ctx.journal.step_started(ctx.run_id, task.row.number, "delete_portfolio", detail)
     try:
         ctx.client.delete_portfolio(task.mms_id, task.portfolio_id, bib=task.bib_handling.value)
+    except AlmaUnavailable:
+        raise  # no answer: the delete may have happened; the step stays 'started' and a read settles it on resume
     except AlmaError as exc:
-        if isinstance(exc, DailyThresholdReached):
-            ctx.journal.step_refused(ctx.run_id, task.row.number, "delete_portfolio")
-            raise
         ctx.journal.step_refused(ctx.run_id, task.row.number, "delete_portfolio")
+        if stops_the_run(exc):
+            raise
         state = f"{done_before} " if done_before else ""
         raise _stop(Outcome.FAILED, f"{state}Alma refused to delete portfolio {task.portfolio_id}; it and bib "
                                     f"{task.mms_id} are unchanged.", alma_error=exc.info, backup=backup,
@@ -482,9 +522,11 @@ def _write_step(ctx: RunContext, task: Task, step: str, backup: str, send: Calla
                                                                    "target": task.target_mms_id})
     try:
         send()
+    except AlmaUnavailable:
+        raise  # no answer: the write may have happened; the step stays 'started' and a read settles it on resume
     except AlmaError as exc:
         ctx.journal.step_refused(ctx.run_id, task.row.number, step)
-        if isinstance(exc, DailyThresholdReached):
+        if stops_the_run(exc):
             raise
         raise _stop(Outcome.FAILED, failure, alma_error=exc.info, backup=backup, step=step.replace("_", " ")) from None
     ctx.journal.step_done(ctx.run_id, task.row.number, step)
@@ -510,16 +552,16 @@ def verify_deletes(ctx: RunContext, pending: list[PendingDelete]) -> list[RowRes
         with ctx.client.for_row(item.task.row.number):
             try:
                 result = _verify_one(ctx, item, after.get(item.mms_id))
-            except DailyThresholdReached:
-                raise
             except AlmaError as exc:
+                if stops_the_run(exc):
+                    raise
                 result = RowResult(item.task.row, Outcome.FAILED,
                                    f"Alma accepted the delete of portfolio {item.portfolio_id}, but reading it back "
                                    "failed, so it is not proven. Look the portfolio up in Alma.",
                                    mms_id=item.mms_id, portfolio_id=item.portfolio_id, alma_error=exc.info,
                                    backup=item.backup, step="read back")
         if result.outcome in (Outcome.DONE, Outcome.ALREADY_DONE):
-            ctx.journal.mark_deleted(item.portfolio_id, item.mms_id, ctx.run_id)
+            ctx.journal.mark_deleted(item.portfolio_id, item.mms_id, ctx.run_id, item.task.other_system_id)
         results.append(result)
     return results
 

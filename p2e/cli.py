@@ -8,7 +8,8 @@
     python processor.py watch [--once]       poll the inbox folder
     python processor.py restore RESULTS.xlsx re-create what a run deleted
 
-Exit codes: 0 processed with no failed row; 1 processed with failed or not-run rows;
+Exit codes: 0 processed with no failed row; 1 processed with failed or not-run rows, or the
+file waits because Alma could not be reached or refused the API key (run it again later);
 2 file rejected or configuration invalid.
 """
 from __future__ import annotations
@@ -49,7 +50,14 @@ def cmd_run(args) -> int:
         from .notify import MailQueue, send_results
 
         setup_logging(settings, console_level=logging.WARNING)
-        send_results(outcome, settings, MailQueue(settings.state_dir / "mail-queue"))
+        queue = MailQueue(settings.state_dir / "mail-queue")
+        if outcome.status == "waiting":
+            from .waiting import queue_waiting_mail
+
+            if queue_waiting_mail(outcome, settings, queue):
+                queue.flush(settings)
+        else:
+            send_results(outcome, settings, queue)
     return outcome.exit_code
 
 

@@ -7,6 +7,9 @@
   before its rows run, and its deletes are read back in one batched call after.
 * Alma's daily allowance: when ``X-Exl-Api-Remaining`` falls below the reserve, or Alma
   answers ``DAILY_THRESHOLD``, no new row starts; the rest are "Not run" and resume later.
+  Calls in flight and the calls rows already running may still make count against the reserve.
+* An outage (no answer or 5xx after every retry) or a refused API key stops new rows the same
+  way: the rest are "Not run" (never "Failed"), and the file waits to be run again.
 * Each final result goes to the journal as soon as it is known, so a resumed run never
   redoes a finished row.
 """
@@ -17,20 +20,48 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from .actions import PendingDelete, RunContext, Task, run_task, verify_deletes
-from .alma.errors import DailyThresholdReached
-from .model import Outcome, RowResult
+from .alma.errors import AlmaAuthError, AlmaError, AlmaUnavailable, DailyThresholdReached
+from .model import Action, Outcome, RowResult
 from .progress import Progress
 
-DAILY_NOT_RUN = ("Not run: Alma's daily API allowance is used up; the rest of this file runs automatically "
-                 "after midnight UTC.")
-STOPPED_NOT_RUN = "Not run: the processor was stopped before this row; it runs when the processor starts again."
+# The Details of a row that did not run. The Result column already says "Not run", so these do not.
+DAILY_NOT_RUN = "Alma's daily API allowance is used up; the rest of this file runs automatically after midnight UTC."
+DAILY_NOT_RUN_BY_HAND = ("Alma's daily API allowance is used up. To finish the rest, run the same command again after "
+                         "midnight UTC, or put the file in the inbox folder.")
+STOPPED_NOT_RUN = "The processor was stopped before this row; it runs when the processor starts again."
+OUTAGE_NOT_RUN = ("Alma could not be reached (an outage, not a refusal of this row), so this row was not started. "
+                  "It runs when Alma answers again.")
+OUTAGE_INTERRUPTED = ("Alma stopped answering while this row ran (an outage, not a refusal of this row). Anything "
+                      "already sent is read back, and the row is finished, when Alma answers again.")
+KEY_NOT_RUN = ("Alma refused the API key, so this row was not run. It runs once the key in the settings is put "
+               "right; nothing was changed on this row.")
+BY_HAND_AGAIN = " (Run the same command again, or put the file in the inbox folder.)"
+
+# Alma calls a row may still make once it starts (reads, writes, read-backs), counted against
+# the daily reserve before it starts, so that rows already running cannot overshoot it.
+ROW_CALLS = {Action.DELETE: 4, Action.RELINK: 9, Action.KEEP: 0}
+
+DAILY, OUTAGE, KEY, STOPPED = "daily", "outage", "key", "stopped"
+
+
+def halt_reason_of(exc: AlmaError) -> str:
+    if isinstance(exc, DailyThresholdReached):
+        return DAILY
+    if isinstance(exc, AlmaAuthError):
+        return KEY
+    return OUTAGE
 
 
 @dataclass
 class EngineReport:
     results: dict[int, RowResult] = field(default_factory=dict)
-    daily_limit_reached: bool = False
+    halt_reason: str | None = None  # DAILY, OUTAGE or KEY: why no new row started
+    halt_error: AlmaError | None = None  # what Alma (or the network) said, for OUTAGE and KEY
     stopped: bool = False
+
+    @property
+    def daily_limit_reached(self) -> bool:
+        return self.halt_reason == DAILY
 
 
 def conflict_groups(tasks: list[Task]) -> list[list[Task]]:
@@ -59,46 +90,86 @@ def conflict_groups(tasks: list[Task]) -> list[list[Task]]:
 
 
 def run_tasks(ctx: RunContext, tasks: list[Task], *, workers: int = 4, window: int = 100,
-              progress: Progress | None = None, stop: threading.Event | None = None) -> EngineReport:
+              progress: Progress | None = None, stop: threading.Event | None = None,
+              by_hand: bool = False) -> EngineReport:
+    """Run the rows; ``by_hand`` (``processor.py run``) words the "Not run" rows for someone at a console."""
     report = EngineReport()
     stop = stop or threading.Event()
-    halt = threading.Event()  # set on the daily threshold
+    halt = threading.Event()  # set on the daily threshold, an outage or a refused key
     lock = threading.Lock()
     reserve = ctx.settings.daily_reserve
+    budgets: dict[int, int] = {}  # row number -> calls it may still make (rows started, no final result yet)
+
+    def halt_for(reason: str, error: AlmaError | None = None) -> None:
+        with lock:
+            if report.halt_reason is None:
+                report.halt_reason, report.halt_error = reason, error
+            halt.set()
+
+    def release(number: int) -> None:
+        with lock:
+            budgets.pop(number, None)
 
     def finish(result: RowResult, final: bool = True) -> None:
         with lock:
             report.results[result.row.number] = result
+        release(result.row.number)
         if final and result.outcome is not Outcome.NOT_RUN:
             ctx.journal.record_result(ctx.run_id, result)
+        ctx.journal.note_attempt(ctx.run_id, ctx.client.stats.calls)
         if progress:
             progress.row_finished()
 
-    def allowance_left() -> bool:
-        remaining = ctx.client.stats.remaining
-        if remaining is not None and remaining < reserve:
-            halt.set()
-        return not halt.is_set()
+    def allowance_for(calls: int, number: int | None = None) -> bool:
+        """Room for ``calls`` more before the reserve, counting calls in flight and rows already running."""
+        with lock:
+            if halt.is_set():
+                return False
+            remaining = ctx.client.stats.remaining
+            if remaining is not None:
+                committed = ctx.client.stats.in_flight + sum(budgets.values())
+                if remaining - committed - calls < reserve:
+                    if report.halt_reason is None:
+                        report.halt_reason = DAILY
+                    halt.set()
+                    return False
+            if number is not None:
+                budgets[number] = calls
+            return True
 
-    def not_run(task: Task) -> None:
-        text = DAILY_NOT_RUN if halt.is_set() else STOPPED_NOT_RUN
-        finish(RowResult(task.row, Outcome.NOT_RUN, text, mms_id=task.mms_id, portfolio_id=task.portfolio_id))
+    def not_run_text(started: bool = False) -> str:
+        reason = report.halt_reason if halt.is_set() else STOPPED
+        if reason == DAILY:
+            return DAILY_NOT_RUN_BY_HAND if by_hand else DAILY_NOT_RUN
+        if reason == OUTAGE:
+            text = OUTAGE_INTERRUPTED if started else OUTAGE_NOT_RUN
+        elif reason == KEY:
+            text = KEY_NOT_RUN
+        else:
+            return STOPPED_NOT_RUN
+        return text + (BY_HAND_AGAIN if by_hand else "")
+
+    def not_run(task: Task, started: bool = False) -> None:
+        finish(RowResult(task.row, Outcome.NOT_RUN, not_run_text(started), mms_id=task.mms_id,
+                         portfolio_id=task.portfolio_id))
 
     def run_group(group: list[Task]) -> list[PendingDelete]:
         pending = []
         for task in group:
-            if stop.is_set() or not allowance_left():
+            if stop.is_set() or not allowance_for(ROW_CALLS.get(task.action, 4), task.row.number):
                 not_run(task)
                 continue
             ctx.fence()  # raises LockLost (out of the engine) once another watcher holds the inbox
             try:
                 outcome = run_task(ctx, task)
-            except DailyThresholdReached:
-                halt.set()
-                not_run(task)
+            except AlmaError as exc:  # only what stops every row gets out of run_task
+                halt_for(halt_reason_of(exc), exc)
+                not_run(task, started=True)
                 continue
+            finally:
+                ctx.journal.note_attempt(ctx.run_id, ctx.client.stats.calls)  # a crash later still counts these
             if isinstance(outcome, PendingDelete):
-                pending.append(outcome)
+                pending.append(outcome)  # its budget is released once it is read back
             else:
                 finish(outcome)
         return pending
@@ -118,15 +189,15 @@ def run_tasks(ctx: RunContext, tasks: list[Task], *, workers: int = 4, window: i
 
     def run_window(groups_in_window: list[list[Task]]) -> None:
         window_tasks = [t for g in groups_in_window for t in g]
-        if stop.is_set() or not allowance_left():
+        wanted = [m for t in window_tasks if t.action.value != "keep" for m in (t.mms_id, t.target_mms_id) if m]
+        if stop.is_set() or not allowance_for(1 + len(wanted) // 100):
             for task in window_tasks:
                 not_run(task)
             return
-        wanted = [m for t in window_tasks if t.action.value != "keep" for m in (t.mms_id, t.target_mms_id) if m]
         try:
             ctx.prefetch(wanted)
-        except DailyThresholdReached:
-            halt.set()
+        except (DailyThresholdReached, AlmaUnavailable, AlmaAuthError) as exc:
+            halt_for(halt_reason_of(exc), exc)
             for task in window_tasks:
                 not_run(task)
             return
@@ -136,14 +207,15 @@ def run_tasks(ctx: RunContext, tasks: list[Task], *, workers: int = 4, window: i
         try:
             for result in verify_deletes(ctx, pending):
                 finish(result)
-        except DailyThresholdReached:
-            halt.set()
+        except (DailyThresholdReached, AlmaUnavailable, AlmaAuthError) as exc:
+            halt_for(halt_reason_of(exc), exc)
+            why = {DAILY: "the daily API allowance ran out", KEY: "Alma refused the API key"}.get(
+                halt_reason_of(exc), "Alma stopped answering (an outage)")
             for item in pending:
                 finish(RowResult(item.task.row, Outcome.NOT_RUN,
-                                 f"Alma accepted the delete of portfolio {item.portfolio_id}, but the daily API "
-                                 "allowance ran out before it could be read back; the read-back runs automatically "
-                                 "after midnight UTC.", mms_id=item.mms_id, portfolio_id=item.portfolio_id,
-                                 backup=item.backup), final=False)
+                                 f"Alma accepted the delete of portfolio {item.portfolio_id}, but {why} before it "
+                                 "could be read back; it is read back when this file runs again.",
+                                 mms_id=item.mms_id, portfolio_id=item.portfolio_id, backup=item.backup), final=False)
         ctx.forget(wanted)
 
     # Two windows in flight: while one waits for its batched read-back, the next one's rows
@@ -153,6 +225,5 @@ def run_tasks(ctx: RunContext, tasks: list[Task], *, workers: int = 4, window: i
             ThreadPoolExecutor(max_workers=2, thread_name_prefix="window") as window_pool:
         for future in [window_pool.submit(run_window, w) for w in windows]:
             future.result()
-    report.daily_limit_reached = halt.is_set()
     report.stopped = stop.is_set()
     return report

@@ -9,6 +9,7 @@ Tables:
   runs     one row per processing of a file (keyed by the file's SHA-256 and mode)
   steps    each write: 'started' before it is sent, 'done' once Alma answered
   results  each row's final result, so a resumed run does not redo finished rows
+  attempts each time a run was started or resumed: its Alma calls and time (for the Summary)
   deleted  every portfolio this installation has deleted (evidence for "Already done")
 """
 from __future__ import annotations
@@ -17,6 +18,7 @@ import dataclasses
 import json
 import sqlite3
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -38,8 +40,12 @@ CREATE TABLE IF NOT EXISTS results (
     alma_error TEXT, backup TEXT, step TEXT, bib TEXT, time TEXT,
     PRIMARY KEY (run_id, row_number)
 );
+CREATE TABLE IF NOT EXISTS attempts (
+    run_id TEXT, attempt INTEGER, started TEXT, updated TEXT, calls INTEGER, seconds REAL,
+    PRIMARY KEY (run_id, attempt)
+);
 CREATE TABLE IF NOT EXISTS deleted (
-    portfolio_id TEXT PRIMARY KEY, mms_id TEXT, run_id TEXT, time TEXT
+    portfolio_id TEXT PRIMARY KEY, mms_id TEXT, run_id TEXT, time TEXT, other_system_id TEXT
 );
 """
 
@@ -78,6 +84,15 @@ class Journal:
         # also makes every earlier NORMAL commit durable.
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        self._upgrade()
+        self._attempt: tuple[str, int, float] | None = None  # (run_id, attempt, monotonic start) of this process
+        self._attempt_noted = 0.0
+
+    def _upgrade(self) -> None:
+        """Add what later versions keep to a journal written by an earlier one."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(deleted)")}
+        if "other_system_id" not in columns:
+            self._db.execute("ALTER TABLE deleted ADD COLUMN other_system_id TEXT")
 
     def close(self) -> None:
         with self._lock:
@@ -111,6 +126,37 @@ class Journal:
         rows = self._exec("SELECT run_id, file_name, file_sha256, mode, status, resume_after FROM runs WHERE status!=?",
                           (FINISHED,))
         return [Run(r[0], r[1], r[2], r[3], r[4], resume_after=r[5]) for r in rows]
+
+    # -- attempts -------------------------------------------------------------------------
+    def begin_attempt(self, run_id: str) -> int:
+        """Count one more attempt at this run (1 for a new run); its calls and time follow via note_attempt."""
+        with self._lock:
+            found = self._db.execute("SELECT COALESCE(MAX(attempt), 0) FROM attempts WHERE run_id=?", (run_id,)).fetchone()
+            attempt = int(found[0]) + 1
+            self._db.execute("INSERT INTO attempts VALUES (?,?,?,?,0,0)", (run_id, attempt, _now(), _now()))
+            self._attempt = (run_id, attempt, time.monotonic())
+            self._attempt_noted = 0.0
+        return attempt
+
+    def note_attempt(self, run_id: str, calls: int, force: bool = False) -> None:
+        """This attempt's Alma calls and time so far (at most every 50 ms unless ``force``), so that an
+        attempt cut short by a crash still counts in the totals."""
+        current = self._attempt
+        if current is None or current[0] != run_id:
+            return
+        now = time.monotonic()
+        if not force and now - self._attempt_noted < 0.05:
+            return
+        self._attempt_noted = now
+        self._exec("UPDATE attempts SET updated=?, calls=?, seconds=? WHERE run_id=? AND attempt=?",
+                   (_now(), int(calls), round(now - current[2], 3), run_id, current[1]))
+
+    def attempts(self, run_id: str) -> tuple[int, int, float]:
+        """(attempts, Alma calls, seconds) over every attempt at this run."""
+        found = self._exec("SELECT COUNT(*), COALESCE(SUM(calls), 0), COALESCE(SUM(seconds), 0) FROM attempts "
+                           "WHERE run_id=?", (run_id,))
+        count, calls, seconds = found[0]
+        return int(count), int(calls), float(seconds)
 
     # -- steps ----------------------------------------------------------------------------
     def step_started(self, run_id: str, row: int, step: str, detail: dict | None = None) -> None:
@@ -161,8 +207,24 @@ class Journal:
         return found
 
     # -- evidence across runs -------------------------------------------------------------
-    def mark_deleted(self, portfolio_id: str, mms_id: str, run_id: str) -> None:
-        self._exec("INSERT OR REPLACE INTO deleted VALUES (?,?,?,?)", (portfolio_id, mms_id, run_id, _now()))
+    def mark_deleted(self, portfolio_id: str, mms_id: str, run_id: str, other_system_id: str | None = None) -> None:
+        """Remember a delete this installation made, with the bib's MMS ID and the old catalogue key
+        (``other_system_id``) the row was looked up by, so a re-run of a row that gives only one of them
+        still finds it."""
+        self._exec("INSERT OR REPLACE INTO deleted (portfolio_id, mms_id, run_id, time, other_system_id) "
+                   "VALUES (?,?,?,?,?)", (portfolio_id, mms_id, run_id, _now(), other_system_id))
+
+    def deleted_on_bib(self, mms_id: str) -> tuple[str, str, str] | None:
+        """(portfolio_id, run_id, time) of the latest portfolio this installation deleted on that bib."""
+        found = self._exec("SELECT portfolio_id, run_id, time FROM deleted WHERE mms_id=? ORDER BY time DESC LIMIT 1",
+                           (mms_id,))
+        return tuple(found[0]) if found else None
+
+    def deleted_by_other_system_id(self, other_system_id: str) -> tuple[str, str, str, str] | None:
+        """(portfolio_id, mms_id, run_id, time) of the latest delete of a row looked up by that old key."""
+        found = self._exec("SELECT portfolio_id, mms_id, run_id, time FROM deleted WHERE other_system_id=? "
+                           "ORDER BY time DESC LIMIT 1", (other_system_id,))
+        return tuple(found[0]) if found else None
 
     def deleted_by(self, portfolio_id: str) -> tuple[str, str] | None:
         """(run_id, time) if this installation deleted the portfolio before."""

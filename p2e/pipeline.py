@@ -20,9 +20,10 @@ from typing import Callable, TextIO
 
 from .actions import RunContext
 from .alma.client import AlmaClient
+from .alma.errors import AlmaAuthError, AlmaError
 from .backup import BackupStore
 from .config import Settings
-from .engine import run_tasks
+from .engine import DAILY, KEY, OUTAGE, run_tasks
 from .errors import LockLost
 from .intake import FileRejected, read_workbook
 from .journal import FINISHED, PAUSED, Journal
@@ -32,6 +33,10 @@ from .plan import plan
 from .progress import Progress
 from .report import AuditLog, RunInfo, results_name, unique_path, write_rejection, write_results
 from .validate import validate
+from .waiting import forget_told
+
+# After an outage or a refused API key, the file is tried again this long after (by the watcher).
+WAIT_RETRY = timedelta(minutes=5)
 
 EXIT_OK, EXIT_ROWS_NEED_ATTENTION, EXIT_REJECTED = 0, 1, 2
 
@@ -41,7 +46,10 @@ class FileOutcome:
     """What happened to one file, for the CLI, the watcher and the email."""
 
     source: Path
-    status: str  # "processed", "rejected", "paused" (daily allowance), "stopped", "lock-lost" (see process_file)
+    # "processed", "rejected", "paused" (daily allowance), "stopped", "lock-lost" (another watcher took the
+    # inbox over: nothing is written), or "waiting": Alma could not be reached or refused the API key; the
+    # file waits (not rejected, not done) and ``reason`` says why
+    status: str
     mode: Mode = Mode.APPLY
     results_path: Path | None = None
     problems: list[Problem] = field(default_factory=list)
@@ -52,11 +60,16 @@ class FileOutcome:
     backups: Path | None = None
     run_id: str = ""
     resume_after: datetime | None = None
+    reason: str = ""  # "waiting": the plain message ("Alma refused the API key: ...")
+    reason_kind: str = ""  # "waiting": "key" or "outage"
+    by_hand: bool = False  # run from the command line (not by the watcher): say what to do next
 
     @property
     def exit_code(self) -> int:
         if self.status == "rejected":
             return EXIT_REJECTED
+        if self.status == "waiting":
+            return EXIT_ROWS_NEED_ATTENTION
         if self.counts.get(Outcome.FAILED) or self.counts.get(Outcome.NOT_RUN):
             return EXIT_ROWS_NEED_ATTENTION
         return EXIT_OK
@@ -64,7 +77,9 @@ class FileOutcome:
     def summary(self) -> str:
         """A few plain-English lines: what happened and where the results are."""
         name = self.source.name
-        if self.status == "rejected":
+        if self.status == "waiting" and not self.results:
+            lines = [f"{name} is waiting: {self.reason}", self._next_step()]
+        elif self.status == "rejected":
             lines = [f"{name} was not processed: {len(self.problems)} problem(s) to fix. Nothing was changed in Alma."]
             lines += [f"  - {p}" for p in self.problems[:10]]
             if len(self.problems) > 10:
@@ -80,11 +95,42 @@ class FileOutcome:
                 lines.append(f"{len(attention)} row(s) need attention, for example:")
                 lines += [f"  - row {r.row.number}: {r.outcome.value}: {r.details}" for r in attention[:5]]
             if self.status == "paused" and self.resume_after:
-                lines.append(f"Alma's daily API allowance ran out; the rest runs automatically after "
-                             f"{self.resume_after:%Y-%m-%d %H:%M} UTC.")
+                if self.by_hand:
+                    lines.append(f"Alma's daily API allowance ran out. To finish the rest, run the same command "
+                                 f"again after {self.resume_after:%Y-%m-%d %H:%M} UTC, or put the file in the inbox "
+                                 "folder.")
+                else:
+                    lines.append(f"Alma's daily API allowance ran out; the rest runs automatically after "
+                                 f"{self.resume_after:%Y-%m-%d %H:%M} UTC.")
+            if self.status == "waiting":
+                lines += [f"The rest is waiting: {self.reason}", self._next_step()]
         if self.results_path:
             lines.append(f"Results: {self.results_path}")
         return "\n".join(lines)
+
+    def _next_step(self) -> str:
+        """For a waiting file: what happens next, and what to do."""
+        fix = ("Once the key in the settings (ALMA_API_KEY) is put right" if self.reason_kind == "key"
+               else "Once Alma answers again")
+        nothing = "Nothing else was changed in Alma" if self.results else "Nothing was changed in Alma"
+        if self.by_hand:
+            return (f"{nothing} and nothing is lost. {fix}, run the same command again "
+                    "(rows already done are not repeated), or put the file in the inbox folder.")
+        when = f" after {self.resume_after:%H:%M} UTC" if self.resume_after else ""
+        return (f"{nothing} and nothing is lost: the file waits in the processing folder and "
+                f"the watcher tries it again by itself{when}, and after that every few minutes. {fix}, it finishes "
+                "by itself (rows already done are not repeated).")
+
+
+def alma_trouble(exc: AlmaError | None, settings: Settings) -> str:
+    """The plain message for a refused key or an unreachable Alma."""
+    said = (exc.alma_message if exc else "") or "no details"
+    if isinstance(exc, AlmaAuthError):
+        code = f" ({exc.code})" if exc.code and exc.code not in said else ""
+        return (f"Alma refused the API key: {said.rstrip('. ')}{code}. Check ALMA_API_KEY in the settings: it must be this "
+                "institution's key, allowed to read and write Bibs and Acquisitions, in Alma's Developer Network.")
+    return (f"Alma could not be reached at {settings.base_url}: {said} Check the network and ALMA_BASE_URL; "
+            "Alma may also be down for maintenance.")
 
 
 def file_sha256(path: Path) -> str:
@@ -140,6 +186,7 @@ def process_file(path: Path, settings: Settings, *, preview: bool | None = None,
     started = datetime.now()
     journal = Journal(settings.state_dir / "journal.sqlite3")
     run = journal.start_run(path.name, file_sha256(path), mode.value)
+    journal.begin_attempt(run.run_id)
     audit = AuditLog(settings.outbox_dir / "audit" / safe_file_name(path.stem, f" - {run.run_id}", ".jsonl"),
                      settings.secrets())
     own_client = client is None
@@ -154,6 +201,8 @@ def process_file(path: Path, settings: Settings, *, preview: bool | None = None,
     ctx = RunContext(client, settings, journal, backups, run.run_id, preview=mode is Mode.PREVIEW,
                      fence=fence or (lambda: None))
     status_file = settings.outbox_dir / safe_file_name(path.stem, " - IN PROGRESS", ".txt")
+    waiting_file = status_file.with_name(status_file.name.replace(" - IN PROGRESS.txt", " - WAITING.txt"))
+    by_hand = not _in_processing(path, settings)
     try:
         tasks = plan(sheet, settings)
         rows = {row.number: row for row in sheet.rows}
@@ -164,7 +213,7 @@ def process_file(path: Path, settings: Settings, *, preview: bool | None = None,
                             status_file=status_file, stream=stream, already_done=len(earlier))
         progress.report()
         try:
-            engine = run_tasks(ctx, todo, workers=settings.workers, progress=progress, stop=stop)
+            engine = run_tasks(ctx, todo, workers=settings.workers, progress=progress, stop=stop, by_hand=by_hand)
             ctx.fence()  # the lock may have been lost while the last rows ran: then the results are not ours
         except LockLost:
             return FileOutcome(path, "lock-lost", mode=mode, run_id=run.run_id)
@@ -174,13 +223,31 @@ def process_file(path: Path, settings: Settings, *, preview: bool | None = None,
         outcome = FileOutcome(path, "processed", mode=mode, results=results,
                               counts=Counter(r.outcome for r in results),
                               email_to=list(dict.fromkeys(sheet.email_to + settings.mail_to)),
-                              audit_path=audit.path, backups=None if ctx.preview else backups.folder, run_id=run.run_id)
+                              audit_path=audit.path, backups=None if ctx.preview else backups.folder, run_id=run.run_id,
+                              by_hand=by_hand)
         note = ""
-        if engine.daily_limit_reached:
+        if engine.halt_reason == DAILY:
             outcome.status = "paused"
             outcome.resume_after = _next_midnight_utc()
             journal.set_status(run.run_id, PAUSED, outcome.resume_after.isoformat())
-            note = "Alma's daily API allowance ran out; the rows marked Not run continue after midnight UTC."
+            note = ("Alma's daily API allowance ran out; the rows marked Not run continue after midnight UTC."
+                    + (" Run the same command again then, or put the file in the inbox folder." if by_hand else ""))
+        elif engine.halt_reason in (OUTAGE, KEY):
+            # Not rejected, not done: the file waits and runs again (the watcher retries it after WAIT_RETRY).
+            outcome.status = "waiting"
+            outcome.reason_kind = "key" if engine.halt_reason == KEY else "outage"
+            outcome.reason = alma_trouble(engine.halt_error, settings)
+            outcome.resume_after = datetime.now(timezone.utc) + WAIT_RETRY
+            journal.set_status(run.run_id, PAUSED, outcome.resume_after.isoformat())
+            note = outcome.reason + " The rows marked Not run continue when the file runs again."
+            writes = sum(n for m, n in client.stats.by_method.items() if m != "GET")
+            if not writes and not any(r.outcome is not Outcome.NOT_RUN for r in engine.results.values()):
+                outcome.results, outcome.counts = [], Counter()  # nothing happened in this attempt: no workbook
+                outcome.email_to = list(settings.mail_to)
+                journal.note_attempt(run.run_id, client.stats.calls, force=True)
+                _write_waiting(waiting_file, outcome)
+                return outcome
+            outcome.email_to = list(settings.mail_to)
         elif engine.stopped:
             outcome.status = "stopped"
             note = "The processor was stopped; the rows marked Not run continue when it starts again."
@@ -188,12 +255,20 @@ def process_file(path: Path, settings: Settings, *, preview: bool | None = None,
             journal.set_status(run.run_id, FINISHED)
         finished = datetime.now()
         kind = "PREVIEW" if mode is Mode.PREVIEW else "results"
-        if outcome.status in ("paused", "stopped"):
+        if outcome.status in ("paused", "stopped", "waiting"):
             kind = f"PARTIAL {kind}"  # not final: the rows marked Not run continue later
         target = unique_path(settings.outbox_dir, results_name(path.name, kind, finished), ".xlsx")
+        journal.note_attempt(run.run_id, client.stats.calls, force=True)
+        attempts, total_calls, total_seconds = journal.attempts(run.run_id)
         info = RunInfo(path.name, "Preview" if mode is Mode.PREVIEW else "Apply", settings.alma_description(),
-                       started, finished, run.run_id, client.stats.calls, note)
+                       started, finished, run.run_id, client.stats.calls, note,
+                       attempts=attempts, total_calls=total_calls, total_seconds=total_seconds)
         outcome.results_path = write_results(target, sheet, results, info)
+        if outcome.status == "waiting":
+            _write_waiting(waiting_file, outcome)
+        else:
+            progress_file_cleanup(waiting_file)
+            forget_told(settings, run.run_id)
         return outcome
     finally:
         progress_file_cleanup(status_file)
@@ -206,6 +281,25 @@ def process_file(path: Path, settings: Settings, *, preview: bool | None = None,
 def progress_file_cleanup(status_file: Path) -> None:
     try:
         status_file.unlink()
+    except OSError:
+        pass
+
+
+def _in_processing(path: Path, settings: Settings) -> bool:
+    """A file in the inbox's processing folder is the watcher's; any other was given to ``run`` by hand."""
+    try:
+        return path.resolve().parent == (Path(settings.inbox_dir) / "processing").resolve()
+    except OSError:
+        return False
+
+
+def _write_waiting(waiting_file: Path, outcome: FileOutcome) -> None:
+    """The outbox's "<file> - WAITING.txt": why the file waits and what happens next (replaced each attempt)."""
+    text = (f"{outcome.source.name} is waiting (written {datetime.now():%Y-%m-%d %H:%M}).\n\n{outcome.summary()}\n")
+    try:
+        temp = waiting_file.with_name(waiting_file.name + ".tmp")
+        temp.write_text(text, encoding="utf-8")
+        temp.replace(waiting_file)
     except OSError:
         pass
 

@@ -48,8 +48,11 @@ class RunInfo:
     started: datetime
     finished: datetime
     run_id: str = ""
-    calls: int = 0
+    calls: int = 0  # this attempt's
     note: str = ""
+    attempts: int = 1  # times the run was started: more than 1 when it was interrupted and resumed
+    total_calls: int | None = None  # over every attempt (None: this attempt only)
+    total_seconds: float | None = None
 
 
 def unique_path(folder: Path, stem: str, suffix: str) -> Path:
@@ -140,18 +143,26 @@ def _summary_sheet(workbook, fmt: dict, results: list[RowResult], info: RunInfo)
     ws.set_column(1, 8, 14)
     title = "Preview: nothing was changed in Alma" if info.mode == "Preview" else "Results of the P2E clean-up"
     ws.write_string(0, 0, title, fmt["title"])
-    seconds = max(0, int((info.finished - info.started).total_seconds()))
+    this_attempt = max(0, int((info.finished - info.started).total_seconds()))
+    resumed = info.attempts > 1
+    seconds = int(info.total_seconds) if resumed and info.total_seconds is not None else this_attempt
+    calls = info.total_calls if resumed and info.total_calls is not None else info.calls
     facts = [
         ("File", info.source_name),
         ("Mode", info.mode + (" (reads only; no change was made)" if info.mode == "Preview" else "")),
         ("Started", info.started.strftime("%Y-%m-%d %H:%M:%S")),
         ("Finished", info.finished.strftime("%Y-%m-%d %H:%M:%S")),
-        ("Time taken", f"{seconds // 60} min {seconds % 60} s"),
+        ("Time taken", f"{seconds // 60} min {seconds % 60} s"
+                       + (f" in all ({this_attempt // 60} min {this_attempt % 60} s this last time)" if resumed else "")),
         ("Alma", info.alma),
         ("Rows", str(len(results))),
-        ("Alma API calls", str(info.calls)),
+        ("Alma API calls", f"{calls:,}" + (f" in all ({info.calls:,} this last time)" if resumed else "")),
         ("Run ID", info.run_id),
     ]
+    if resumed:
+        times = info.attempts - 1
+        facts.insert(5, ("Interrupted", f"Interrupted and resumed {times} time{'s' if times != 1 else ''}; "
+                                        "the time taken and the Alma API calls count every attempt."))
     if info.note:
         facts.append(("Note", info.note))
     for i, (label, value) in enumerate(facts, start=2):

@@ -46,6 +46,7 @@ from .names import STEM_BYTES, safe_file_name
 from .notify import MailQueue, queue_results, smtp_send
 from .pipeline import EXIT_OK, FileOutcome, file_sha256, process_file, reject
 from .report import unique_path
+from .waiting import queue_waiting_mail
 
 log = logging.getLogger("p2e.watch")
 
@@ -873,6 +874,12 @@ class Watcher:
         if outcome.status == "stopped":
             log.info("%s stays in %s; the rows not run continue when the watcher starts again.", path.name,
                      self.folders.processing)
+            return
+        if outcome.status == "waiting":  # Alma unreachable or the key refused: tried again after resume_after
+            log.warning("%s stays in %s: %s", path.name, self.folders.processing, outcome.reason)
+            self.exit_code = max(self.exit_code, outcome.exit_code)
+            if queue_waiting_mail(outcome, self.settings, self.mail, where=path):  # once per episode
+                self.send_mail()
             return
         if outcome.status == "paused":
             log.info("%s stays in %s until %s UTC, then continues by itself.", path.name, self.folders.processing,

@@ -351,3 +351,44 @@ def test_restore_refuses_a_file_that_is_not_a_results_workbook(start_sandbox, tm
     assert ("Cannot restore from staff file.xlsx: staff file.xlsx has no Summary sheet: is it a results workbook "
             "from this processor?") in capsys.readouterr().err
     assert sb.requests == []
+
+
+# -- issue 10, point 12: deleted before, by someone else or by this processor ---------------------
+
+def test_a_portfolio_deleted_outside_the_processor_is_already_done_or_names_the_one_left(start_sandbox, settings_for,
+                                                                                          tmp_path):
+    sb, library = start_sandbox(rows=4, mix="delete-only")
+    a, b = library.rows[0], library.rows[1]
+    sb.store.delete_portfolio(a["mms_id"], a["portfolio_id"], "retain")  # by hand in Alma: the bib stays
+    sb.store.delete_portfolio(b["mms_id"], b["portfolio_id"], "retain")
+    other = sb.store.create_portfolio(b["mms_id"], {"is_standalone": True})  # ... and b's bib has another one
+    other_id = str(other.get("id"))
+    path = small_workbook(tmp_path / "inbox" / "gone.xlsx", [
+        {"mms_id": a["mms_id"], "portfolio_id": a["portfolio_id"], "action": "delete"},
+        {"mms_id": b["mms_id"], "portfolio_id": b["portfolio_id"], "action": "delete"}])
+    first, second = results_rows(process_file(path, settings_for(sb), stream=None).results_path)
+    assert first["Result"] == "Already done", first
+    assert first["Details"].startswith(f"Portfolio {a['portfolio_id']} is no longer in Alma: it was deleted earlier")
+    assert second["Result"] == "Skipped", second
+    assert other_id in second["Details"] and "Check both IDs" in second["Details"]
+    assert other_id in sb.state()["portfolios"]
+    assert not [r for r in sb.requests if r["method"] == "DELETE"]
+
+
+@pytest.mark.parametrize("how", ["rule", "lookup"])
+def test_a_row_with_only_a_voyager_bib_id_deleted_by_an_earlier_run_is_already_done(how, start_sandbox, settings_for,
+                                                                                     tmp_path):
+    sb, library = start_sandbox(rows=4, mix="delete-only")
+    a = library.rows[0]
+    options = {"mms_id_suffix": "12205899"} if how == "rule" else {"other_system_id_pattern": "(UIUdb){bib_id}"}
+    settings = settings_for(sb, **options)
+    path = small_workbook(tmp_path / "inbox" / "voyager.xlsx", [{"voyager_bib_id": a["voyager_bib_id"],
+                                                                  "action": "delete", "bib_handling": "delete"}])
+    row = results_rows(process_file(path, settings, stream=None).results_path)[0]
+    assert row["Result"] == "Done" and row["Bib"] == "deleted", row
+    assert a["mms_id"] not in sb.state()["bibs"]
+
+    again = results_rows(process_file(path, settings, stream=None).results_path)[0]
+    assert again["Result"] == "Already done", again
+    assert again["Details"].startswith(f"Portfolio {a['portfolio_id']}") and "earlier run" in again["Details"]
+    assert again["MMS ID"] == a["mms_id"] and again["Portfolio ID"] == a["portfolio_id"]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -10,7 +11,7 @@ from collections import Counter
 from pathlib import Path
 
 from p2e.actions import Task
-from p2e.engine import DAILY_NOT_RUN, conflict_groups
+from p2e.engine import DAILY_NOT_RUN_BY_HAND, conflict_groups
 from p2e.model import Action, Row
 from p2e.pipeline import process_file
 
@@ -93,6 +94,12 @@ def test_a_run_killed_mid_way_and_restarted_ends_as_an_uninterrupted_run(start_s
     crashed_rows = results_rows(next((tmp_path / "crashed" / "outbox").glob("*- results *.xlsx")))
     straight_rows = results_rows(next((tmp_path / "straight" / "outbox").glob("*- results *.xlsx")))
     assert _comparable(crashed_rows) == _comparable(straight_rows)
+    # The Summary counts the killed attempt too (its calls were noted in the journal as rows finished).
+    facts = summary_facts(next((tmp_path / "crashed" / "outbox").glob("*- results *.xlsx")))
+    assert facts["Interrupted"].startswith("Interrupted and resumed 1 time;")
+    total, last = (int(x.replace(",", "")) for x in re.match(r"([\d,]+) in all \(([\d,]+) this last time\)",
+                                                           facts["Alma API calls"]).groups())
+    assert total - last >= deletes_before
     a, b = crashed.state(), straight.state()
     assert sorted(a["bibs"]) == sorted(b["bibs"])
     assert sorted(a["portfolios"]) == sorted(b["portfolios"])
@@ -113,7 +120,7 @@ def test_the_daily_allowance_running_out_leaves_the_rest_not_run_and_they_resume
     not_run = [r for r in rows if r["Result"] == "Not run"]
     done = [r for r in rows if r["Result"] == "Done"]
     assert not_run and done and len(not_run) + len(done) == 150
-    assert all(r["Details"] == DAILY_NOT_RUN for r in not_run)
+    assert all(r["Details"] == DAILY_NOT_RUN_BY_HAND for r in not_run)  # run by hand: says what to do
     state = sb.state()
     assert all(r["Portfolio ID"] in state["portfolios"] for r in not_run)
 
@@ -130,7 +137,16 @@ def test_the_daily_allowance_running_out_leaves_the_rest_not_run_and_they_resume
 
 
 def test_the_daily_threshold_answer_itself_stops_new_rows(start_sandbox, settings_for, workbook_for):
-    sb, library = start_sandbox(rows=80, mix="delete-only", daily_limit=60)
+    sb, library = start_sandbox(rows=80, mix="delete-only")
+    original = sb._delete_portfolio
+
+    def delete_then_allowance_gone(**kwargs):  # another system uses up the day's allowance mid-run
+        reply = original(**kwargs)
+        if sum(r["method"] == "DELETE" for r in sb.requests) >= 20:
+            sb.set_options(daily_limit=0)
+        return reply
+
+    sb._delete_portfolio = delete_then_allowance_gone
     outcome = process_file(workbook_for(library), settings_for(sb, daily_reserve=0), stream=None)
     rows = results_rows(outcome.results_path)
     assert outcome.status == "paused"
@@ -177,3 +193,72 @@ def test_progress_shows_on_the_console_and_as_a_status_file_that_goes_when_resul
     assert lines[0].startswith("Processing UIU P2E clean-up.xlsx: 0 of 40 rows done (0%)")
     assert lines[-1].startswith("Processing UIU P2E clean-up.xlsx: 40 of 40 rows done (100%)")
     assert "Alma calls per second" in lines[-1]
+
+
+def test_calls_in_flight_and_rows_running_count_against_the_daily_reserve(start_sandbox, settings_for, workbook_for):
+    # Room for 150 calls before the reserve; 8 rows at a time, with answers slow enough that many are in flight.
+    sb, library = start_sandbox(rows=200, mix="delete-only", daily_limit=10_000, latency_ms=20)
+    reserve = 10_000 - 150
+    settings = settings_for(sb, daily_reserve=reserve, workers=8)
+    outcome = process_file(workbook_for(library), settings, stream=None)
+    assert outcome.status == "paused"
+    assert sb.daily_remaining >= reserve, f"the reserve was overshot by {reserve - sb.daily_remaining} calls"
+    rows = results_rows(outcome.results_path)
+    assert {r["Result"] for r in rows} == {"Done", "Not run"}
+
+
+def test_a_paused_run_by_hand_says_what_to_do_and_never_repeats_not_run(start_sandbox, settings_for, workbook_for):
+    sb, library = start_sandbox(rows=40, mix="delete-only", daily_limit=5000)
+    settings = settings_for(sb, daily_reserve=5000 - 30)
+    outcome = process_file(workbook_for(library), settings, stream=None)
+    assert outcome.status == "paused"
+    summary = outcome.summary()
+    assert "Not run: Not run" not in summary
+    assert "run the same command again after" in summary and "runs automatically" not in summary
+    rows = results_rows(outcome.results_path)
+    for row in rows:
+        assert not row["Details"].startswith(row["Result"]), row
+    not_run = [r for r in rows if r["Result"] == "Not run"]
+    assert not_run and all("run the same command again after midnight UTC" in r["Details"] for r in not_run)
+
+
+def summary_facts(path: Path) -> dict:
+    import openpyxl
+
+    ws = openpyxl.load_workbook(path, read_only=True)["Summary"]
+    facts = {}
+    for row in ws.iter_rows(min_row=3, max_row=20, max_col=2, values_only=True):
+        if row[0] and row[1] is not None:
+            facts[row[0]] = row[1]
+    return facts
+
+
+def test_after_a_resume_the_summary_counts_every_attempt_and_says_it_was_resumed(start_sandbox, settings_for,
+                                                                                   workbook_for):
+    import threading
+
+    sb, library = start_sandbox(rows=60, mix="delete-only")
+    settings = settings_for(sb, workers=2)
+    stop = threading.Event()
+    original = sb._delete_portfolio
+
+    def delete_then_stop(**kwargs):  # the processor is stopped after 20 deletes
+        reply = original(**kwargs)
+        if sum(r["method"] == "DELETE" for r in sb.requests) >= 20:
+            stop.set()
+        return reply
+
+    sb._delete_portfolio = delete_then_stop
+    workbook = workbook_for(library)
+    first = process_file(workbook, settings, stream=None, stop=stop)
+    assert first.status == "stopped"
+    assert "Interrupted" not in summary_facts(first.results_path)
+    first_calls = len(sb.requests)
+
+    sb._delete_portfolio = original
+    second = process_file(workbook, settings, stream=None)
+    assert second.status == "processed"
+    facts = summary_facts(second.results_path)
+    assert facts["Interrupted"].startswith("Interrupted and resumed 1 time;")
+    assert facts["Alma API calls"] == f"{len(sb.requests):,} in all ({len(sb.requests) - first_calls:,} this last time)"
+    assert "in all" in facts["Time taken"]

@@ -119,15 +119,30 @@ def test_the_api_key_never_reaches_output_logs_or_workbooks(start_sandbox, setti
 
 
 def test_exit_code_is_one_when_a_row_failed(start_sandbox, settings_for, workbook_for):
+    from p2e.sandbox import AlmaError
+
     sb, library = start_sandbox(rows=6, mix="delete-only")
-    # A key that may read but not write: Alma refuses every delete with UNAUTHORIZED.
-    settings = settings_for(sb, alma_api_key=sb.readonly_key)
-    outcome = process_file(workbook_for(library), settings, stream=None)
+
+    def refuse(**_):  # Alma refuses every delete with a business error
+        raise AlmaError("60124", "Portfolio cannot be deleted.")
+
+    sb._delete_portfolio = refuse
+    outcome = process_file(workbook_for(library), settings_for(sb), stream=None)
     assert outcome.exit_code == 1
     rows = results_rows(outcome.results_path)
     assert {r["Result"] for r in rows} == {"Failed"}
-    assert all(r["Alma error"].startswith("UNAUTHORIZED: API-key not defined or not configured to allow this API.")
-               for r in rows)
+    assert all(r["Alma error"].startswith("60124: Portfolio cannot be deleted.") for r in rows)
+    assert len(sb.state()["portfolios"]) == len(library.seed["portfolios"])
+
+
+def test_a_key_that_may_only_read_makes_the_file_wait_not_fail_every_row(start_sandbox, settings_for, workbook_for):
+    sb, library = start_sandbox(rows=6, mix="delete-only")
+    # A key that may read but not write: Alma refuses the first delete with UNAUTHORIZED.
+    settings = settings_for(sb, alma_api_key=sb.readonly_key)
+    outcome = process_file(workbook_for(library), settings, stream=None)
+    assert outcome.status == "waiting" and outcome.exit_code == 1
+    assert outcome.reason.startswith("Alma refused the API key: API-key not defined or not configured")
+    assert not any(r.outcome.value == "Failed" for r in outcome.results)
     assert len(sb.state()["portfolios"]) == len(library.seed["portfolios"])
 
 

@@ -552,3 +552,21 @@ def test_po_line_on_a_cz_record_cannot_be_relinked_unless_switched(sb, alma):
     assert r.status_code == 400 and error_of(r)["errorCode"] == "401876"
     sb.set_options(pol_relink_from_cz="accepted")
     assert alma.put("/acq/po-lines/POL-1", json=back).json()["resource_metadata"]["mms_id"]["value"] == OPEN_BIB
+
+
+def test_a_request_cut_off_mid_body_is_not_processed_or_called_a_refusal(sb):
+    # A client killed while sending a PUT: the body stops short of its Content-Length.
+    import socket
+    import time
+
+    body = b'{"resource_metadata": {"mms_id": {"value": "1"}}}'
+    head = (f"PUT /almaws/v1/acq/po-lines/POL-1 HTTP/1.1\r\nHost: x\r\nAuthorization: apikey {sb.api_key}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+    with socket.create_connection(("127.0.0.1", sb.port)) as conn:
+        conn.sendall(head + body[:10])
+        conn.shutdown(socket.SHUT_WR)
+        time.sleep(0.3)
+    deadline = time.monotonic() + 5
+    while not sb.requests and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert [(r["method"], r["status"], r["error_code"]) for r in sb.requests] == [("PUT", 0, "INCOMPLETE")]

@@ -115,6 +115,7 @@ class CallStats:
         self.throttled = 0  # 429 PER_SECOND_THRESHOLD answers
         self.retries = 0
         self.remaining: int | None = None  # latest X-Exl-Api-Remaining
+        self.in_flight = 0  # calls sent whose answer has not come back yet (not yet counted in remaining)
         self.started = time.monotonic()
 
     def count(self, method: str) -> None:
@@ -209,16 +210,20 @@ class AlmaClient:
             attempt += 1
             self.limiter.acquire()
             self.stats.count(method)
+            self.stats.note(in_flight=1)
             started = time.monotonic()
             try:
                 response = self.session.request(method, url, params=params, data=data, headers=headers, timeout=self.timeout)
             except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
+                self.stats.note(in_flight=-1)
                 kind = "time-out" if isinstance(exc, requests.Timeout) else "dropped connection"
+                if not isinstance(exc, requests.Timeout) and _could_not_connect(exc):
+                    kind = "could not connect"
                 self._audit(method, path, params, None, "", "", started, attempt, note=kind)
                 failure = AlmaUnavailable(
                     f"No answer from Alma ({kind}) after {attempt} attempt{'s' if attempt > 1 else ''}.",
                     method=method, path=path)
-                if write and verify is not None and self._already_done(verify):
+                if write and verify is not None and self._settled(verify, failure):
                     return None
                 if attempt > self.max_retries:
                     raise failure from None
@@ -228,6 +233,7 @@ class AlmaClient:
             remaining = response.headers.get("X-Exl-Api-Remaining")
             if remaining and remaining.strip().isdigit():
                 self.stats.set_remaining(int(remaining))
+            self.stats.note(in_flight=-1)  # after remaining: the call is counted in one or the other
             parsed = parse_error_body(response.text) if status >= 400 or _looks_like_error(response) else None
             code, message, tracking = parsed if parsed else ("", "", "")
             self._audit(method, path, params, status, code, tracking, started, attempt)
@@ -246,7 +252,7 @@ class AlmaClient:
             if status >= 500:
                 failure = AlmaUnavailable(message or f"Alma answered HTTP {status} (a server error).", status=status,
                                           code=code, tracking_id=tracking, method=method, path=path)
-                if write and verify is not None and self._already_done(verify):
+                if write and verify is not None and self._settled(verify, failure):
                     return None
                 if attempt > self.max_retries:
                     raise failure
@@ -258,12 +264,17 @@ class AlmaClient:
             raise AlmaError(message or f"Alma answered HTTP {status}.", status=status, code=code,
                             tracking_id=tracking, method=method, path=path)
 
-    def _already_done(self, verify: Callable[[], bool]) -> bool:
-        """Ask the caller's read whether a write whose answer was lost took effect."""
+    def _settled(self, verify: Callable[[], bool], failure: AlmaError) -> bool:
+        """Ask the caller's read whether a write whose answer was lost took effect.
+
+        True: it did. False: it did not (the write may be sent again). When the read fails too,
+        nobody can tell, so the write is not sent again blindly: ``failure`` is raised, and the
+        journal's 'started' record has the same read settle it when the run resumes.
+        """
         try:
             return bool(verify())
         except AlmaError:
-            return False
+            raise failure from None
 
     def _back_off(self, attempt: int, retry_after: str | None, hold_all: bool = False) -> None:
         self.stats.note(retries=1)
@@ -420,6 +431,13 @@ class _RowContext:
     def __exit__(self, *exc):
         self.local.row = self.previous
         return False
+
+
+def _could_not_connect(exc: BaseException) -> bool:
+    """The connection was never made (refused, no route, name unknown), as opposed to dropped mid-call."""
+    text = repr(exc)
+    return any(s in text for s in ("NewConnectionError", "Connection refused", "NameResolutionError",
+                                   "Name or service not known", "getaddrinfo failed", "No route to host"))
 
 
 def _looks_like_error(response: requests.Response) -> bool:

@@ -69,6 +69,13 @@ class AlmaUnavailable(AlmaError):
     """No usable answer: 5xx, time-out or dropped connection, after every retry."""
 
 
+def stops_the_run(exc: BaseException) -> bool:
+    """True for the errors that are no row's fault and stop every row alike: the daily allowance
+    (:class:`DailyThresholdReached`), an outage (:class:`AlmaUnavailable`) and a refused API key
+    (:class:`AlmaAuthError`). The engine lets no new row start; the rows left are "Not run"."""
+    return isinstance(exc, (DailyThresholdReached, AlmaUnavailable, AlmaAuthError))
+
+
 class WriteNotAllowed(AlmaError):
     """A write was attempted by a read-only (preview) client. Never reaches Alma."""
 

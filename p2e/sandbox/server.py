@@ -86,6 +86,9 @@ class Options:
     pol_relink: str = "accepted"
     nz_bib_delete: str = "unlink_and_delete"
     pol_relink_from_cz: str = "refused"
+    outage_seconds: float = 0  # an outage this long (float("inf"): until switched off); 0 = none
+    outage_after_calls: int = 0  # ... that starts after this many more API calls were answered normally
+    outage_mode: str = "503"  # "503": answer 503 Service Unavailable; "refuse": close the connection unanswered
 
     def check(self) -> None:
         if self.pol_relink not in ("accepted", "ignored"):
@@ -94,6 +97,8 @@ class Options:
             raise ValueError("nz_bib_delete must be 'unlink_and_delete' or 'retain'")
         if self.pol_relink_from_cz not in ("refused", "accepted"):
             raise ValueError("pol_relink_from_cz must be 'refused' or 'accepted'")
+        if self.outage_mode not in ("503", "refuse"):
+            raise ValueError("outage_mode must be '503' or 'refuse'")
         for name in ("error_rate", "drop_rate", "slow_rate"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be between 0 and 1")
@@ -258,6 +263,8 @@ class Sandbox:
         self._window: collections.deque[float] = collections.deque()
         self._daily_used = 0
         self._occurrences: collections.Counter = collections.Counter()
+        self._outage_calls = 0  # API calls seen since the outage switches were set
+        self._outage_started: float | None = None
         self._tracking = 0
         self.connections_opened = 0  # TCP connections accepted (keep-alive check)
         self.store = Store(seed, pol_relink=options.pol_relink, nz_bib_delete=options.nz_bib_delete,
@@ -298,6 +305,8 @@ class Sandbox:
             self.options = new
             if "daily_limit" in changes:
                 self._daily_used = 0
+            if {"outage_seconds", "outage_after_calls", "outage_mode"} & set(changes):
+                self._outage_calls, self._outage_started = 0, None
         self.store.pol_relink = new.pol_relink
         self.store.nz_bib_delete = new.nz_bib_delete
         self.store.pol_relink_from_cz = new.pol_relink_from_cz
@@ -371,6 +380,10 @@ class Sandbox:
         length = int(h.headers.get("Content-Length") or 0)
         body = h.rfile.read(length) if length else b""
         method = h.command
+        if len(body) < length:  # the client went away while sending (killed mid-request): nothing is done
+            self._log({"method": method, "path": path, "query": {}, "status": 0, "error_code": "INCOMPLETE"})
+            h.close_connection = True
+            return
         accept = (h.headers.get("Accept") or "").lower()
         fmt = (query.get("format") or "").lower()
         if fmt in ("json", "xml"):
@@ -386,9 +399,9 @@ class Sandbox:
         entry = {"method": method, "path": path, "query": logged_query, "status": None, "error_code": None}
         try:
             reply = self._dispatch(h, method, path, query, body, as_json)
-        except _Dropped:
+        except _Dropped as dropped:
             entry["status"] = 0
-            entry["error_code"] = "DROPPED"
+            entry["error_code"] = "OUTAGE" if str(dropped) == "outage" else "DROPPED"  # OUTAGE: nothing was done
             self._log(entry)
             h.close_connection = True
             try:
@@ -458,8 +471,27 @@ class Sandbox:
             return auth[7:].strip()
         return query.get("apikey")
 
+    def _in_outage(self) -> bool:
+        """The ``outage_*`` switches: is Alma down for this call?"""
+        opts = self.options
+        if not opts.outage_seconds:
+            return False
+        with self._gate_lock:
+            self._outage_calls += 1
+            if self._outage_calls <= opts.outage_after_calls:
+                return False
+            now = time.monotonic()
+            if self._outage_started is None:
+                self._outage_started = now
+            return now - self._outage_started < opts.outage_seconds
+
     def _dispatch(self, h: _Handler, method: str, path: str, query: dict, body: bytes, as_json: bool) -> _Reply:
         opts = self.options
+        if self._in_outage():  # before anything else: nothing is done, nothing is counted
+            if opts.outage_mode == "refuse":
+                raise _Dropped("outage")
+            return _Reply(503, raw=b"<html><body><h1>503 Service Unavailable</h1></body></html>",
+                          content_type="text/html")
         key = self._key_of(h, query)
         if key not in (self.api_key, self.readonly_key) or (key == self.readonly_key and method != "GET"):
             return self._error_reply(400, "UNAUTHORIZED", UNAUTHORIZED_MESSAGE, as_json, tracking=False)

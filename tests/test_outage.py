@@ -1,0 +1,213 @@
+"""Issue 10, points 6 and 7: a refused API key, an unreachable Alma, an outage mid-run.
+
+None of them may crash, mark rows Failed, or file the staff file away as done: the rows not
+run are "Not run", the file waits in processing/ and runs again, one email says why.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from p2e.journal import PAUSED, Journal
+from p2e.pipeline import process_file
+from p2e.sandbox.server import _Dropped
+from p2e.watch import Folders, watch
+from tests.test_notify import free_port, smtp_server  # noqa: F401  (fixture)
+from tests.test_pipeline import results_rows
+from tests.test_watch import SYSTEMS, mail_settings, outbox, staff_files
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+def run_cli(workbook: Path, tmp: Path, key: str, url: str) -> subprocess.CompletedProcess:
+    config = tmp / "config.env"
+    config.write_text(f"ALMA_API_KEY={key}\nALMA_BASE_URL={url}\nINBOX_DIR={tmp / 'inbox'}\nOUTBOX_DIR={tmp / 'outbox'}\n"
+                      f"STATE_DIR={tmp / 'state'}\nALMA_RATE_LIMIT=200\nWORKERS=2\nMAX_RETRIES=1\nHTTP_TIMEOUT=2\n")
+    return subprocess.run([sys.executable, str(PROJECT / "processor.py"), "run", str(workbook), "--config", str(config)],
+                          capture_output=True, text=True, cwd=PROJECT, timeout=120)
+
+
+def deletes_applied(sb) -> Counter:
+    """DELETEs Alma carried out: answered 204, or applied with the answer lost (not refused by the outage)."""
+    return Counter(r["path"] for r in sb.requests
+                   if r["method"] == "DELETE" and (r["status"] == 204 or r["error_code"] == "DROPPED"))
+
+
+def make_due(settings) -> None:
+    """Pretend the back-off has passed: the waiting run is due now."""
+    journal = Journal(Path(settings.state_dir) / "journal.sqlite3")
+    try:
+        for run in journal.unfinished_runs():
+            journal.set_status(run.run_id, run.status, (datetime.now(timezone.utc) - timedelta(seconds=1)).isoformat())
+    finally:
+        journal.close()
+
+
+# -- point 6: run by hand ----------------------------------------------------------------------
+
+def test_run_with_a_wrong_api_key_says_so_plainly_and_the_file_waits(start_sandbox, workbook_for, tmp_path):
+    sb, library = start_sandbox(rows=6, mix="delete-only")
+    workbook = workbook_for(library)
+    before = sb.state()
+    done = run_cli(workbook, tmp_path, "l8xx-not-a-real-key", sb.url)
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    assert "Traceback" not in output
+    assert "is waiting: Alma refused the API key: " in output
+    assert "run the same command again" in output
+    assert sb.state() == before
+    outbox_files = sorted(p.name for p in (tmp_path / "outbox").iterdir() if p.is_file())
+    assert outbox_files == ["UIU P2E clean-up - WAITING.txt"]
+    assert "Alma refused the API key" in (tmp_path / "outbox" / "UIU P2E clean-up - WAITING.txt").read_text()
+    assert workbook.exists()
+
+
+def test_run_with_alma_unreachable_says_where_it_tried_and_the_file_waits(start_sandbox, workbook_for, tmp_path):
+    sb, library = start_sandbox(rows=4, mix="delete-only")
+    nowhere = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    done = run_cli(workbook_for(library), tmp_path, sb.api_key, nowhere)
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    assert "Traceback" not in output
+    assert f"Alma could not be reached at {nowhere}: " in output
+    assert (tmp_path / "outbox" / "UIU P2E clean-up - WAITING.txt").is_file()
+    assert not list((tmp_path / "outbox").glob("*.xlsx"))
+
+
+# -- point 6: the watcher ---------------------------------------------------------------------
+
+def test_the_watcher_keeps_a_file_alma_refuses_the_key_for_emails_once_and_runs_it_when_the_key_is_right(
+        start_sandbox, settings_for, workbook_for, smtp_server):
+    sb, library = start_sandbox(rows=5, mix="delete-only")
+    settings = mail_settings(settings_for, sb, smtp_server.port, alma_api_key="l8xx-wrong", max_retries=1)
+    workbook_for(library)
+    folders = Folders.of(settings)
+
+    assert watch(settings, once=True, settle_seconds=0.05) == 1
+    assert staff_files(folders.processing) == ["UIU P2E clean-up.xlsx"]
+    assert staff_files(folders.done) == [] and staff_files(folders.rejected) == []
+    waiting = Path(settings.outbox_dir) / "UIU P2E clean-up - WAITING.txt"
+    assert "Alma refused the API key" in waiting.read_text()
+    [mail] = smtp_server.messages
+    assert mail["To"] == SYSTEMS
+    assert mail["Subject"] == "P2E clean-up: UIU P2E clean-up.xlsx is waiting - Alma refused the API key"
+    assert "Alma refused the API key: " in mail.get_body(("plain",)).get_content()
+
+    # Tried again (cron's next watch --once, once the back-off has passed): still refused, no second email.
+    make_due(settings)
+    assert watch(settings, once=True, settle_seconds=0.05) == 1
+    make_due(settings)
+    assert watch(settings, once=True, settle_seconds=0.05) == 1
+    assert len(smtp_server.messages) == 1
+    assert staff_files(folders.processing) == ["UIU P2E clean-up.xlsx"]
+
+    # Now Alma is unreachable instead: a different reason, one more email.
+    settings.alma_api_key = sb.api_key
+    settings.base_url = f"http://127.0.0.1:{free_port()}"
+    make_due(settings)
+    assert watch(settings, once=True, settle_seconds=0.05) == 1
+    assert len(smtp_server.messages) == 2
+    assert smtp_server.messages[-1]["Subject"].endswith("is waiting - Alma could not be reached")
+
+    # The key and address are put right: the file runs, the WAITING file goes, the results are emailed.
+    settings.base_url = sb.url
+    make_due(settings)
+    assert watch(settings, once=True, settle_seconds=0.05) == 0
+    assert staff_files(folders.processing) == []
+    assert staff_files(folders.done)[0].startswith("UIU P2E clean-up - processed ")
+    assert not waiting.exists()
+    assert {r["Result"] for r in results_rows(outbox(settings, "results")[0])} == {"Done"}
+    assert smtp_server.messages[-1]["Subject"] == "P2E clean-up: UIU P2E clean-up.xlsx processed - 5 done"
+
+
+# -- point 7: an outage mid-run ---------------------------------------------------------------
+
+def test_an_outage_mid_run_leaves_rows_not_run_the_file_waits_and_it_finishes_when_alma_is_back(
+        start_sandbox, settings_for, workbook_for, smtp_server):
+    sb, library = start_sandbox(rows=150, mix="delete-only")
+    settings = mail_settings(settings_for, sb, smtp_server.port, max_retries=1, workers=2)
+    workbook_for(library)
+    folders = Folders.of(settings)
+    # Two windows of rows, each read in one batched call before and read back in one after. Alma goes
+    # down (503 for every call) right after the first read-back: one window is done, the other is not.
+    original = sb._search_bibs
+    batched_reads = []
+
+    def read_then_go_down(**kwargs):
+        reply = original(**kwargs)
+        ids = set((kwargs["query"].get("mms_id") or "").split(","))
+        deleted_on = {r["path"].split("/")[4] for r in sb.requests if r["method"] == "DELETE"}
+        if ids <= deleted_on and not batched_reads:  # a read-back (a read before the rows has bibs not deleted)
+            batched_reads.append(ids)
+            sb.set_options(outage_seconds=float("inf"))
+        return reply
+
+    sb._search_bibs = read_then_go_down
+
+    assert watch(settings, once=True, settle_seconds=0.05) == 1
+    assert staff_files(folders.processing) == ["UIU P2E clean-up.xlsx"] and staff_files(folders.done) == []
+    [partial] = outbox(settings, "PARTIAL results")
+    rows = results_rows(partial)
+    results = Counter(r["Result"] for r in rows)
+    assert set(results) == {"Done", "Not run"} and results["Done"] > 0, results
+    for row in rows:
+        if row["Result"] == "Not run":
+            assert "outage" in row["Details"] and "refused" not in row["Details"].lower(), row
+            assert not row["Details"].startswith("Not run"), row
+    journal = Journal(Path(settings.state_dir) / "journal.sqlite3")
+    [run] = journal.unfinished_runs()
+    journal.close()
+    assert run.status == PAUSED
+    resume_after = datetime.fromisoformat(run.resume_after)
+    assert datetime.now(timezone.utc) < resume_after < datetime.now(timezone.utc) + timedelta(minutes=30)
+    assert len(smtp_server.messages) == 1
+    assert "Alma could not be reached" in smtp_server.messages[0]["Subject"]
+
+    # Alma answers again; once the back-off has passed, the watcher finishes the file.
+    sb._search_bibs = original
+    sb.set_options(outage_seconds=0)
+    make_due(settings)
+    assert watch(settings, once=True, settle_seconds=0.05) == 0
+    assert staff_files(folders.processing) == [] and len(staff_files(folders.done)) == 1
+    final = outbox(settings, "results")
+    assert len(final) == 1
+    assert {r["Result"] for r in results_rows(final[0])} == {"Done"}
+    assert {p: n for p, n in deletes_applied(sb).items() if n > 1} == {}
+    assert not set(sb.state()["portfolios"]) & {r["Portfolio ID"] for r in rows}
+
+
+def test_a_delete_whose_answer_was_lost_in_an_outage_is_read_back_on_resume_not_called_refused(
+        start_sandbox, settings_for, workbook_for):
+    sb, library = start_sandbox(rows=3, mix="delete-only")
+    settings = settings_for(sb, max_retries=1, workers=1)
+    original = sb._delete_portfolio
+    lost = []
+
+    def delete_then_go_down(**kwargs):
+        reply = original(**kwargs)  # the delete happens in Alma ...
+        if not lost:
+            lost.append(kwargs["params"]["portfolio_id"])
+            sb.set_options(outage_seconds=float("inf"), outage_mode="refuse")
+            raise _Dropped()  # ... but the answer is lost, and Alma stops answering
+        return reply
+
+    sb._delete_portfolio = delete_then_go_down
+    workbook = workbook_for(library)
+    first = process_file(workbook, settings, stream=None)
+    assert first.status == "waiting"
+    rows = {r["Portfolio ID"]: r for r in results_rows(first.results_path)} if first.results_path else {}
+    assert lost and lost[0] not in sb.state()["portfolios"]
+    if rows:
+        assert rows[lost[0]]["Result"] == "Not run", rows[lost[0]]
+    assert "refused" not in (rows.get(lost[0], {}).get("Details") or "").lower()
+
+    sb.set_options(outage_seconds=0)
+    second = process_file(workbook, settings, stream=None)
+    assert second.status == "processed"
+    final = {r["Portfolio ID"]: r for r in results_rows(second.results_path)}
+    assert final[lost[0]]["Result"] == "Done", final[lost[0]]
+    assert {r["Result"] for r in final.values()} == {"Done"}
+    assert {p: n for p, n in deletes_applied(sb).items() if n > 1} == {}
