@@ -738,15 +738,12 @@ def _letters_and_spaces(text: str) -> str:
 
 
 def parse_action(text: object) -> Action | None:
-    """The action a cell names, forgiving case, spacing and stray punctuation.
+    """The action a cell names: the exact word in any case and spacing (see :meth:`Action.parse`).
 
-    >>> parse_action(" DELETE "), parse_action("Re-link"), parse_action("keep."), parse_action("remove")
-    (<Action.DELETE: 'delete'>, <Action.RELINK: 'relink'>, <Action.KEEP: 'keep'>, None)
+    >>> parse_action(" DELETE "), parse_action("Re-link"), parse_action("delete?"), parse_action("remove")
+    (<Action.DELETE: 'delete'>, <Action.RELINK: 'relink'>, None, None)
     """
-    action = Action.parse(text)
-    if action is not None:
-        return action
-    return Action.parse(re.sub(r"[^a-z]+", "", str(text or "").lower()))
+    return Action.parse(text)
 
 
 # ---------------------------------------------------------------------------------------
