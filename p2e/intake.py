@@ -55,7 +55,7 @@ MAX_TEXT_BYTES = 150 * 1024 * 1024
 # (32,767 characters, at most ~10 bytes each when escaped): it is refused before it is held.
 MAX_XML_RUN_BYTES = 1 << 20
 # The workbook's other XML parts (styles, relationships, properties) are read whole by openpyxl.
-MAX_OTHER_PART_BYTES = 50 * 1024 * 1024
+MAX_OTHER_PART_BYTES = 20 * 1024 * 1024
 # A workbook that unpacks to more than this many times its own size is refused (zip bomb).
 MAX_UNPACK_RATIO = 25
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -152,6 +152,7 @@ MESSAGES = {
     "too_many_cells": "The sheet '{sheet}' is too big to process in one file: {rows:,} rows by {columns:,} columns (its rightmost cell is {ref}), over the limit of {limit:,} cells. Split the rows into several smaller files; if the sheet should not be that wide, clear the stray cells far to the right (the rightmost is {ref}: select the empty columns after your last one, right-click, Delete), and put the file back.",
     "outside_grid": "Row {row_number:,} has a cell at {ref}, outside Excel's grid (Excel's last column is XFD and its last row is 1,048,576), so the file was not made by Excel or is damaged. Open it in Excel (let Excel repair it if it offers to), save it as 'Excel Workbook (.xlsx)', and put it back in the folder.",
     "row_past_grid": "Row {row_number:,} is past Excel's last row (1,048,576), so the file was not made by Excel or is damaged. Open it in Excel (let Excel repair it if it offers to), save it as 'Excel Workbook (.xlsx)', and put it back in the folder.",
+    "sheet_too_big": "A sheet in {name} is too big to process in one file (more than {limit:,} cells, or more rows than Excel has). Split the rows into several smaller files and put them in the folder one at a time; if the sheet should not be that big, select the empty rows below your data and the empty columns to its right, right-click, Delete, and save the file again.",
     "damaged_cell": "The file {name} is damaged: this cell {what}. Open it in Excel (let Excel repair it if it offers to), check the rows, save it as 'Excel Workbook (.xlsx)', and put it back in the folder.",
     "formulas": "{count} cell{s} in the Action or ID columns {hold} a formula that has never been calculated ({cells}), so the processor cannot see its value. The file was probably saved by a program other than Excel: open it in Excel and save it again, or copy those columns and use Paste Special > Values.",
     "damaged": "The file {name} is damaged: part of it cannot be read. Open it in Excel (let Excel repair it if it offers to), check the rows, save it as 'Excel Workbook (.xlsx)', and put it back in the folder.",
@@ -379,6 +380,10 @@ def _read_xlsx(path: Path, max_file_mb: float) -> Sheet:
 
     limits = _Limits(name)
     try:
+        with zipfile.ZipFile(path) as archive:
+            for member in members:
+                if _WORKSHEET_PART.search(member.filename):
+                    _check_sheet_part(archive, member.filename, name)
         with path.open("rb") as stream:
             try:
                 wb = _load_workbook(stream, limits)
@@ -631,6 +636,48 @@ def _row_number(text: str) -> int:
     except ValueError:
         number = int(float(text))  # "2.0" from some generators; junk raises ValueError/OverflowError
     return number
+
+
+_WORKSHEET_PART = re.compile(r"(^|/)worksheets/[^/]+\.xml$", re.IGNORECASE)
+_DIMENSION = _NS + "dimension"
+
+
+def _check_sheet_part(archive: zipfile.ZipFile, member: str, name: str) -> None:
+    """Refuse a sheet that openpyxl's read-only mode would read whole, unbounded, before intake sees it.
+
+    openpyxl looks for the sheet's ``<dimension>`` when it opens the workbook; when that element
+    is not before ``<sheetData>`` (it is optional, and some programs leave it out), openpyxl reads
+    the whole sheet in pure Python to find it, keeping an empty element per row. This pass, with
+    the fast parser, goes as far as openpyxl would and refuses a sheet with more rows than Excel
+    has or far more elements than MAX_CELLS allows, or an XML run longer than any cell.
+    """
+    max_elements = 4 * MAX_CELLS
+    with archive.open(member) as src:
+        depth = elements = rows = 0
+        root = section = None
+        for event, element in _iterparse(src, events=("start", "end")):
+            if event == "start":
+                if depth == 0:
+                    root = element
+                elif depth == 1:
+                    section = element
+                    if element.tag == _DIMENSION:
+                        return  # openpyxl stops here
+                elements += 1
+                if elements > max_elements:
+                    raise _reject("sheet_too_big", name=name, limit=MAX_CELLS)
+                depth += 1
+                continue
+            depth -= 1
+            if depth == 2:
+                rows += 1
+                if rows > EXCEL_MAX_ROW:
+                    raise _reject("sheet_too_big", name=name, limit=MAX_CELLS)
+                section.clear()
+            elif depth == 1:
+                if element.tag == _SHEET_DATA:
+                    return  # where openpyxl stops when there is no dimension
+                root.clear()
 
 
 class _Parser:

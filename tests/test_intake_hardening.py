@@ -308,6 +308,23 @@ def test_too_many_cells_is_refused_early(tmp_path, monkeypatch):
     assert "100 columns" in problem.message and "CV2" in problem.message
 
 
+def test_a_sheet_without_dimension_is_bounded_before_openpyxl_reads_it(tmp_path, monkeypatch):
+    """openpyxl reads a sheet whole (pure Python, an element kept per row) when <dimension> is missing:
+    a sheet far bigger than intake would hold is refused before that pass."""
+    monkeypatch.setattr(intake, "MAX_CELLS", 1_000)
+    cells = "".join('<c t="s"><v>0</v></c>' for _ in range(16))
+    rows = HEADER_XML + "".join(f'<row r="{n}">{cells}</row>' for n in range(2, 2_000))
+    exc = rejected(raw_workbook(tmp_path / "nodim.xlsx", rows, strings=["x"]))
+    assert exc.problems[0].message.startswith("A sheet in nodim.xlsx is too big to process in one file (more than "
+                                              "1,000 cells, or more rows than Excel has).")
+
+
+def test_more_rows_than_excel_has_without_numbers_is_refused(tmp_path):
+    rows = HEADER_XML + data_row(2) + "<row/>" * 1_048_576
+    exc = rejected(raw_workbook(tmp_path / "rows.xlsx", rows))
+    assert exc.problems[0].message.startswith("A sheet in rows.xlsx is too big to process in one file")
+
+
 def test_too_much_text_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(intake, "MAX_TEXT_BYTES", 10_000)
     strings = [f"{i:05d}" + "t" * 100 for i in range(200)]
