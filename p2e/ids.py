@@ -30,6 +30,9 @@ from .model import FIELD_LABELS, ID_FIELDS, shorten
 # The most digits a number in Excel keeps exactly (Microsoft KB 269370).
 EXCEL_DIGITS = 15
 
+# Alma's IDs have 16 to 19 digits (a Voyager bib ID fewer): many more is not an ID at all.
+MAX_ID_DIGITS = 24
+
 MMS_PREFIX = "99"        # bib MMS IDs
 PORTFOLIO_PREFIX = "53"  # electronic portfolio IDs
 
@@ -179,6 +182,9 @@ def _check_text(raw: str, kind: str) -> tuple[str | None, str | None]:
 def _check_shape(text: str, raw: str, kind: str) -> tuple[str | None, str | None]:
     """``text`` is digits: does it look like the kind of ID its column holds?"""
     name = label(kind)
+    if len(text) > MAX_ID_DIGITS:
+        return None, (f"This {name} ({shorten(text)}) has {len(text):,} digits, far too many for an ID: "
+                      f"type the ID from Alma, for example {EXAMPLES[kind]}.")
     if kind in ("mms_id", "target_mms_id") and not text.startswith(MMS_PREFIX):
         hint = f" It looks like a portfolio ID: put it in the {'Target ' if kind.startswith('target') else ''}Portfolio ID column." if text.startswith(PORTFOLIO_PREFIX) else ""
         return None, f"This {name} ({shorten(text)}) does not look like a bib MMS ID: bib MMS IDs start with 99, for example {EXAMPLES[kind]}.{hint}"

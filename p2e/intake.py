@@ -913,8 +913,23 @@ def _read_csv(path: Path) -> Sheet:
     reader = csv.reader(io.StringIO(text, newline=""), dialect)
 
     def rows() -> Iterator[_RawRow]:
-        for number, values in enumerate(reader, start=1):
-            yield _RawRow(number, [v if v != "" else None for v in values])
+        number = 0
+        try:
+            for number, values in enumerate(reader, start=1):
+                if number > EXCEL_MAX_ROW:
+                    raise _reject("row_past_grid", row_number=number, problem_kw={"sheet": sheet_name})
+                if len(values) > EXCEL_MAX_COLUMN:
+                    raise _reject("outside_grid", row_number=number, ref=f"column {len(values):,}",
+                                  problem_kw={"sheet": sheet_name, "row": number})
+                for col, value in enumerate(values):
+                    if len(value) > EXCEL_MAX_CELL_CHARS:
+                        raise _reject("cell_too_long", length=len(value),
+                                      problem_kw={"sheet": sheet_name, "row": number, "column": column_letter(col)})
+                yield _RawRow(number, [v if v != "" else None for v in values])
+        except csv.Error as exc:
+            if "field larger than field limit" in str(exc):
+                raise _reject("run_too_long", name=path.name) from None
+            raise _reject("damaged", name=path.name, problem_kw={"row": number + 1}) from None
 
     sheet_name = path.stem
     header = _find_header(rows())

@@ -269,6 +269,17 @@ def test_a_huge_shared_string_is_refused_before_it_is_held(tmp_path):
     assert peak_mb < 300, out
 
 
+def test_csv_cells_longer_than_excel_allows_are_refused(tmp_path):
+    path = tmp_path / "long.csv"
+    path.write_text(f"MMS ID,Action,Note\n{MMS_1},delete,{'n' * 40_000}\n")
+    problem = rejected(path).problems[0]
+    assert (problem.sheet, problem.row, problem.column) == ("long", 2, "C")
+    assert problem.message.startswith("This cell holds 40,000 characters, more than Excel allows in a cell (32,767)")
+    path = tmp_path / "huge.csv"
+    path.write_text(f"MMS ID,Action,Note\n{MMS_1},delete,{'n' * 200_000}\n")
+    assert "more text in one cell than Excel allows" in rejected(path).problems[0].message
+
+
 def test_cell_reference_past_column_xfd_is_refused(tmp_path):
     rows = HEADER_XML + data_row(2, extra='<c r="XFE2" t="inlineStr"><is><t>x</t></is></c>')
     exc = rejected(raw_workbook(tmp_path / "wide.xlsx", rows))
