@@ -680,6 +680,23 @@ def _check_sheet_part(archive: zipfile.ZipFile, member: str, name: str) -> None:
                 root.clear()
 
 
+_SHEET_FORMAT = _NS + "sheetFormatPr"
+
+
+def _is_hidden(element, size: str, by_default: bool) -> bool:
+    """A row or column Excel does not show: hidden, or zero high / wide (or, on a sheet whose rows are
+    hidden by default, a row not given a height of its own)."""
+    if element.get("hidden") in ("1", "true"):
+        return True
+    value = element.get(size)
+    if value is None:
+        return by_default
+    try:
+        return float(value) <= 0 or (by_default and element.get("customHeight") not in ("1", "true"))
+    except ValueError:
+        return by_default
+
+
 class _Parser:
     """Stream one read-only worksheet's rows: cached values (as openpyxl's data_only mode gives
     them), which rows are hidden, which cells hold a formula with no cached value, and the
@@ -700,6 +717,7 @@ class _Parser:
         self.source = ws._get_source()
         self.merged: list[str] = []
         self.hidden_columns: list[tuple[int, int]] = []  # 0-based, inclusive
+        self.rows_hidden_by_default = False  # <sheetFormatPr zeroHeight="1">: rows not given a height are hidden
 
     def _refuse(self, key: str, row: int | None = None, col: int | None = None, **values: Any) -> FileRejected:
         where = {"sheet": self.ws.title, "row": row}
@@ -734,6 +752,8 @@ class _Parser:
                     continue
                 depth -= 1
                 if depth == 1:
+                    if element.tag == _SHEET_FORMAT and element.get("zeroHeight") in ("1", "true"):
+                        self.rows_hidden_by_default = True
                     root.clear()  # a finished section
                     continue
                 if depth != 2:
@@ -748,7 +768,7 @@ class _Parser:
                         raise self._refuse("damaged", row=counter + 1) from None
                     if not 0 < counter <= EXCEL_MAX_ROW:
                         raise self._refuse("row_past_grid", row=counter if counter > 0 else None, row_number=counter)
-                    hidden = element.get("hidden") in ("1", "true")
+                    hidden = _is_hidden(element, "ht", self.rows_hidden_by_default)
                     values: list[Any] = []
                     formulas: set[int] = set()
                     col = -1
@@ -819,7 +839,7 @@ class _Parser:
                         self.merged.append(ref)
                     section.clear()
                 elif tag == _COL:
-                    if element.get("hidden") in ("1", "true"):
+                    if _is_hidden(element, "width", False):
                         try:
                             low, high = int(element.get("min", "")) - 1, int(element.get("max", "")) - 1
                         except ValueError:

@@ -163,6 +163,25 @@ def test_hidden_action_column_with_only_keep_and_hidden_other_columns_are_fine(t
     assert read_workbook(path).rows[0].action is Action.DELETE
 
 
+@pytest.mark.parametrize("row_attrs, sheet_extra", [
+    ('ht="0" customHeight="1"', ""),                                   # zero high: Excel shows nothing
+    ("", '<sheetFormatPr defaultRowHeight="15" zeroHeight="1"/>'),     # rows hidden unless given a height
+])
+def test_rows_hidden_another_way_are_hidden_too(tmp_path, row_attrs, sheet_extra):
+    rows = (HEADER_XML.replace('<row r="1">', '<row r="1" ht="15" customHeight="1">')
+            + f'<row r="2" ht="15" customHeight="1">' + inline("A2", MMS_1) + inline("B2", "keep") + "</row>"
+            + f'<row r="3" {row_attrs}>' + inline("A3", MMS_2) + inline("B3", "delete") + "</row>")
+    exc = rejected(raw_workbook(tmp_path / "zero.xlsx", rows, sheet_extra=sheet_extra))
+    assert exc.problems[0].message.startswith("1 hidden row (row 3) asks for a change in Alma")
+
+
+def test_zero_width_action_column_is_hidden(tmp_path):
+    rows = HEADER_XML + data_row(2)
+    exc = rejected(raw_workbook(tmp_path / "narrow.xlsx", rows,
+                                sheet_extra='<cols><col min="2" max="2" width="0" customWidth="1"/></cols>'))
+    assert exc.problems[0].message.startswith("The Action column (column B) is hidden")
+
+
 @pytest.mark.parametrize("state, words", [
     ("hidden", "is hidden"),
     ("veryHidden", "is very hidden (Excel's Unhide menu does not show it)"),
@@ -424,6 +443,17 @@ def test_docx_renamed_xlsx(tmp_path):
     assert rejected(path).problems[0].message == (
         "The file p2e.xlsx is a Word document, not a spreadsheet, although its name ends in .xlsx. Put the "
         "spreadsheet itself in the folder: in Excel, save it as 'Excel Workbook (.xlsx)'.")
+
+
+@pytest.mark.parametrize("stream, start", [
+    ("WordDocument", "The file p2e.xlsx is a Word document (.doc), not a spreadsheet"),
+    ("Workbook", "The file p2e.xlsx is an old Excel 97-2003 workbook (.xls)"),
+    ("EncryptedPackage", "The file p2e.xlsx is protected with a password"),
+])
+def test_ole2_file_renamed_xlsx_is_named_for_what_it_is(tmp_path, stream, start):
+    path = tmp_path / "p2e.xlsx"
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 2000 + stream.encode("utf-16-le") + b"\x00" * 500)
+    assert rejected(path).problems[0].message.startswith(start)
 
 
 def test_pdf_renamed_xlsx(tmp_path):
