@@ -26,7 +26,7 @@ import sys
 import warnings
 import zipfile
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 from xml.etree import ElementTree
@@ -56,6 +56,7 @@ MAX_TEXT_BYTES = 150 * 1024 * 1024
 MAX_XML_RUN_BYTES = 1 << 20
 # The workbook's other XML parts (styles, relationships, properties) are read whole by openpyxl.
 MAX_OTHER_PART_BYTES = 20 * 1024 * 1024
+MAX_PART_ELEMENTS = 1_000_000
 # A workbook that unpacks to more than this many times its own size is refused (zip bomb).
 MAX_UNPACK_RATIO = 25
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -302,12 +303,15 @@ def _ole2_kind(path: Path) -> str | None:
 # One sheet as plain rows, whichever format it came from
 
 
-@dataclass
+_NO_COLUMNS: frozenset[int] = frozenset()
+
+
+@dataclass(slots=True)
 class _RawRow:
     number: int                  # the row number Excel shows
     values: list[Any]            # 0-based by column
     hidden: bool = False
-    formula_columns: set[int] = field(default_factory=set)  # 0-based columns whose formula has no cached value
+    formula_columns: set[int] | frozenset[int] = _NO_COLUMNS  # 0-based columns whose formula has no cached value
 
 
 def _blank(value: Any) -> bool:
@@ -368,7 +372,7 @@ def _read_xlsx(path: Path, max_file_mb: float) -> Sheet:
         if b"opendocument.spreadsheet" in mimetype:
             raise _reject("ods", name=name)
         if b"opendocument" in mimetype:
-            raise _reject("other_kind", name=name, kind="an OpenDocument file (LibreOffice), not an Excel workbook",
+            raise _reject("other_kind", name=name, kind="an OpenDocument document (LibreOffice)",
                           suffix=suffix)
     if "[Content_Types].xml" not in names:
         raise _reject("not_a_workbook", name=name, suffix=path.suffix.lower())
@@ -384,6 +388,8 @@ def _read_xlsx(path: Path, max_file_mb: float) -> Sheet:
             for member in members:
                 if _WORKSHEET_PART.search(member.filename):
                     _check_sheet_part(archive, member.filename, name)
+                elif member.filename.lower().endswith((".xml", ".rels")) and "sharedstrings" not in member.filename.lower():
+                    _check_other_part(archive, member.filename, name)
         with path.open("rb") as stream:
             try:
                 wb = _load_workbook(stream, limits)
@@ -680,6 +686,31 @@ def _check_sheet_part(archive: zipfile.ZipFile, member: str, name: str) -> None:
                 root.clear()
 
 
+def _check_other_part(archive: zipfile.ZipFile, member: str, name: str) -> None:
+    """Refuse an XML part openpyxl would read whole (styles, workbook, properties, relationships) that
+    holds far more elements than Excel ever writes (64,000 cell styles at most): openpyxl builds an
+    object for each, so a few MB of tiny elements would take gigabytes."""
+    with archive.open(member) as src:
+        depth = elements = 0
+        root = section = None
+        for event, element in _iterparse(src, events=("start", "end")):
+            if event == "start":
+                if depth == 0:
+                    root = element
+                elif depth == 1:
+                    section = element
+                elements += 1
+                if elements > MAX_PART_ELEMENTS:
+                    raise _reject("damaged", name=name)
+                depth += 1
+                continue
+            depth -= 1
+            if depth == 2:
+                section.clear()
+            elif depth == 1:
+                root.clear()
+
+
 _SHEET_FORMAT = _NS + "sheetFormatPr"
 
 
@@ -770,7 +801,7 @@ class _Parser:
                         raise self._refuse("row_past_grid", row=counter if counter > 0 else None, row_number=counter)
                     hidden = _is_hidden(element, "ht", self.rows_hidden_by_default)
                     values: list[Any] = []
-                    formulas: set[int] = set()
+                    formulas: set[int] | None = None  # most rows have none: no empty set per row
                     col = -1
                     for c in element:
                         if c.tag != _C:
@@ -798,6 +829,8 @@ class _Parser:
                                 if value is None or value == "":
                                     value = None
                                     if c.find(_F) is not None:
+                                        if formulas is None:
+                                            formulas = set()
                                         formulas.add(col)
                                 elif kind == "s":
                                     index = int(value)
@@ -831,7 +864,7 @@ class _Parser:
                             values[col] = value
                     section.clear()  # drop finished rows from the tree, so memory stays flat
                     if values or hidden:
-                        yield _RawRow(counter, values, hidden, formulas)
+                        yield _RawRow(counter, values, hidden, formulas or _NO_COLUMNS)
                 elif tag == _MERGE_CELL:
                     ref = element.get("ref")
                     if ref:

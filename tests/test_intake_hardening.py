@@ -355,6 +355,19 @@ def test_more_rows_than_excel_has_without_numbers_is_refused(tmp_path):
     assert exc.problems[0].message.startswith("A sheet in rows.xlsx is too big to process in one file")
 
 
+def test_styles_with_far_more_elements_than_excel_writes_are_refused(tmp_path, monkeypatch):
+    """openpyxl builds an object for every style element: millions of tiny ones would take gigabytes."""
+    monkeypatch.setattr(intake, "MAX_PART_ELEMENTS", 10_000)
+    path = raw_workbook(tmp_path / "styles.xlsx", HEADER_XML + data_row(2))
+    styles = (f'<styleSheet xmlns="{NS}"><cellXfs count="20000">' + '<xf numFmtId="0"/>' * 20_000
+              + "</cellXfs></styleSheet>")
+    target = tmp_path / "styles2.xlsx"
+    with zipfile.ZipFile(path) as zin, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            zout.writestr(info.filename, styles if info.filename == "xl/styles.xml" else zin.read(info.filename))
+    assert rejected(target).problems[0].message.startswith("The file styles2.xlsx is damaged: part of it cannot be read.")
+
+
 def test_too_much_text_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(intake, "MAX_TEXT_BYTES", 10_000)
     strings = [f"{i:05d}" + "t" * 100 for i in range(200)]
