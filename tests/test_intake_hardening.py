@@ -317,6 +317,14 @@ def test_a_very_long_cell_reference_is_refused(tmp_path):
     assert len(exc.problems[0].message) < 400
 
 
+def test_a_number_longer_than_excel_writes_is_refused(tmp_path):
+    """Excel's numbers are doubles; 4,000 digits would be held as a huge integer (and echoed whole)."""
+    rows = HEADER_XML + data_row(2, extra=f'<c r="C2"><v>{"7" * 4000}</v></c>')
+    problem = rejected(raw_workbook(tmp_path / "digits.xlsx", rows)).problems[0]
+    assert (problem.sheet, problem.row, problem.column) == ("P2E", 2, "C")
+    assert problem.message.startswith("The file digits.xlsx is damaged: this cell holds a value that cannot be read.")
+
+
 def test_row_number_past_excels_last_row_is_refused(tmp_path):
     rows = HEADER_XML + data_row(2) + data_row(1_048_577, mms=MMS_2)
     exc = rejected(raw_workbook(tmp_path / "tall.xlsx", rows))
