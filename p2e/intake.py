@@ -380,10 +380,9 @@ def _read_xlsx(path: Path, max_file_mb: float) -> Sheet:
                           suffix=suffix)
     if "[Content_Types].xml" not in names:
         raise _reject("not_a_workbook", name=name, suffix=path.suffix.lower())
-    # openpyxl reads the workbook's other XML parts whole: none that Excel writes comes near this.
+    # openpyxl reads the workbook's other parts whole: none that Excel writes comes near this.
     if any(m.file_size > MAX_OTHER_PART_BYTES for m in members
-           if m.filename.lower().endswith((".xml", ".rels", ".vml")) and not m.filename.startswith("xl/worksheets/")
-           and "sharedstrings" not in m.filename.lower()):
+           if _parsed_by_openpyxl(m.filename) or m.filename.lower().startswith("xl/theme/")):
         raise _reject("damaged", name=name)
 
     limits = _Limits(name)
@@ -392,7 +391,7 @@ def _read_xlsx(path: Path, max_file_mb: float) -> Sheet:
             for member in members:
                 if _WORKSHEET_PART.search(member.filename):
                     _check_sheet_part(archive, member.filename, name)
-                elif member.filename.lower().endswith((".xml", ".rels")) and "sharedstrings" not in member.filename.lower():
+                elif _parsed_by_openpyxl(member.filename):
                     _check_other_part(archive, member.filename, name)
         with path.open("rb") as stream:
             try:
@@ -688,6 +687,18 @@ def _check_sheet_part(archive: zipfile.ZipFile, member: str, name: str) -> None:
                 if element.tag == _SHEET_DATA:
                     return  # where openpyxl stops when there is no dimension
                 root.clear()
+
+
+def _parsed_by_openpyxl(member: str) -> bool:
+    """The parts openpyxl's read-only mode parses whole when it opens a workbook: the content types,
+    the package and workbook relationships, the workbook, its styles and the document properties.
+    (Sheets and shared strings are read here, as streams; comments and drawings are not read.)"""
+    lower = member.lower()
+    if lower == "[content_types].xml" or lower.startswith("docprops/"):
+        return True
+    if lower.endswith(".rels"):
+        return lower.count("/") <= 2  # _rels/.rels, xl/_rels/workbook.xml.rels
+    return lower.startswith("xl/") and lower.count("/") == 1 and lower.endswith(".xml") and "sharedstrings" not in lower
 
 
 def _check_other_part(archive: zipfile.ZipFile, member: str, name: str) -> None:

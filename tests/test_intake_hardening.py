@@ -376,6 +376,16 @@ def test_styles_with_far_more_elements_than_excel_writes_are_refused(tmp_path, m
     assert rejected(target).problems[0].message.startswith("The file styles2.xlsx is damaged: part of it cannot be read.")
 
 
+def test_parts_openpyxl_does_not_read_are_not_bounded_by_it(tmp_path, monkeypatch):
+    """Comments and drawings are never read, so many of them do not refuse the file."""
+    monkeypatch.setattr(intake, "MAX_PART_ELEMENTS", 10_000)
+    path = raw_workbook(tmp_path / "comments.xlsx", HEADER_XML + data_row(2))
+    with zipfile.ZipFile(path, "a") as z:
+        z.writestr("xl/comments1.xml", f'<comments xmlns="{NS}"><commentList>' + "<comment/>" * 20_000
+                   + "</commentList></comments>")
+    assert read_workbook(path).rows[0].action is Action.DELETE
+
+
 def test_too_much_text_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(intake, "MAX_TEXT_BYTES", 10_000)
     strings = [f"{i:05d}" + "t" * 100 for i in range(200)]
