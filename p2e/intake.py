@@ -698,7 +698,8 @@ def _parsed_by_openpyxl(member: str) -> bool:
         return True
     if lower.endswith(".rels"):
         return lower.count("/") <= 2  # _rels/.rels, xl/_rels/workbook.xml.rels
-    return lower.startswith("xl/") and lower.count("/") == 1 and lower.endswith(".xml") and "sharedstrings" not in lower
+    return lower.startswith("xl/") and lower.count("/") == 1 and lower.endswith(".xml") and (
+        "workbook" in lower or "styles" in lower)  # xl/comments1.xml, xl/calcChain.xml, ... are not read
 
 
 def _check_other_part(archive: zipfile.ZipFile, member: str, name: str) -> None:
