@@ -73,7 +73,7 @@ class _Checker:
         sheet = self.sheet
         if not sheet.rows:
             self.problems.append(Problem(
-                f"The sheet '{sheet.sheet_name}' has a header row (row {sheet.header_row}) but no rows below it: "
+                f"The sheet '{shorten(sheet.sheet_name)}' has a header row (row {sheet.header_row}) but no rows below it: "
                 "add the rows to process under the header and put the file back.",
                 sheet=sheet.sheet_name, row=sheet.header_row,
             ))
