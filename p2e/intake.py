@@ -148,6 +148,7 @@ MESSAGES = {
     "merged_data": "Some cells below the header are merged ({ranges}); only the first cell of a merged block holds a value, so the other rows would look empty. Unmerge them (select the sheet, then Home > Merge & Center > Unmerge Cells), fill in every row, and put the file back.",
     "hidden_rows": "{count} hidden row{s} ({rows}) ask{verb_s} for a change in Alma (delete or relink). Hidden rows would be processed without anyone seeing them: unhide all rows (select the whole sheet, right-click a row number, Unhide; clear any filter), check them, and put the file back. Hidden rows marked keep, or with an empty Action cell, are fine.",
     "hidden_column": "The Action column (column {column}) is hidden, and {count} row{s} in it ask{verb_s} for a change in Alma ({rows}). A hidden column would be processed without anyone seeing it: unhide it (select the columns either side of it, right-click a column letter, Unhide), check it, and put the file back.",
+    "hidden_column_used": "The {heading} column (column {column}) is hidden, and {count} row{s} that change{verb_s} Alma depend{verb_s} on it ({rows}). A hidden column would be processed without anyone seeing it: unhide it (select the columns either side of it, right-click a column letter, Unhide), check it, and put the file back.",
     "hidden_sheet": "The sheet '{sheet}', which holds the Action column, is hidden, and {count} row{s} on it ask{verb_s} for a change in Alma ({rows}). A hidden sheet would be processed without anyone seeing it: unhide it (right-click any sheet tab, Unhide, pick '{sheet}'), check it, and put the file back.",
     "very_hidden_sheet": "The sheet '{sheet}', which holds the Action column, is very hidden (Excel's Unhide menu does not show it), and {count} row{s} on it ask{verb_s} for a change in Alma ({rows}). A hidden sheet would be processed without anyone seeing it: the file was probably made by a program or a macro, so ask whoever made it for a file with the sheet visible, or copy the rows you mean to change into the template.",
     "header_too_far": "The header row (the row with the Action heading) must be in the first {limit} rows of the sheet; in sheet '{sheet}' it is on row {row}. Delete some of the rows above it (title rows, notes, blank rows) so that the header is within the first {limit} rows, and put the file back.",
@@ -1111,6 +1112,20 @@ def _refuse_hidden_actions(sheet: Sheet, sheet_state: str, column_hidden, hidden
         letter = column_letter(action_index)
         raise _reject("hidden_column", column=letter, **counted(writing),
                       problem_kw={**where, "column": letter, "column_name": sheet.headers[action_index]})
+    # The other columns that steer a write: the bib handling (delete/suppress) and the relink target.
+    steering = {
+        "bib_handling": [r for r in writing if r.bib_handling_text and r.bib_handling is not BibHandling.RETAIN],
+        "target_mms_id": [r for r in writing if r.action is Action.RELINK and r.target_mms_id],
+        "target_portfolio_id": [r for r in writing if r.action is Action.RELINK and r.target_portfolio_id],
+    }
+    for field_name, rows in steering.items():
+        index = sheet.columns.get(field_name)
+        if index is not None and rows and column_hidden(index):
+            letter = column_letter(index)
+            raise _reject("hidden_column_used", heading=shorten(sheet.headers[index]) or label(field_name),
+                          column=letter, **counted(rows),
+                          problem_kw={"sheet": sheet.sheet_name, "row": rows[0].number, "column": letter,
+                                      "column_name": sheet.headers[index]})
     in_hidden_rows = [row for row in writing if row.number in hidden_rows]
     if in_hidden_rows:
         raise _reject("hidden_rows", **counted(in_hidden_rows),

@@ -142,6 +142,28 @@ def test_hidden_action_column_with_a_delete_is_refused(tmp_path):
         "right-click a column letter, Unhide), check it, and put the file back.")
 
 
+def test_hidden_bib_handling_or_target_column_that_steers_a_write_is_refused(tmp_path):
+    def hide_d(wb, ws):
+        ws.column_dimensions["C"].hidden = True
+    header = ["MMS ID", "Action", "Bib handling", "Target MMS ID"]
+    path = workbook(tmp_path, [header, [MMS_1, "delete", "keep"], [MMS_2, "delete", "delete"]], change=hide_d)
+    problem = rejected(path).problems[0]
+    assert (problem.row, problem.column, problem.column_name) == (3, "C", "Bib handling")
+    assert problem.message == (
+        "The Bib handling column (column C) is hidden, and 1 row that changes Alma depends on it (row 3). A hidden "
+        "column would be processed without anyone seeing it: unhide it (select the columns either side of it, "
+        "right-click a column letter, Unhide), check it, and put the file back.")
+
+    def hide_t(wb, ws):
+        ws.column_dimensions["D"].hidden = True
+    path = workbook(tmp_path, [header, [MMS_1, "relink", None, "991234567890125899"]], name="t.xlsx", change=hide_t)
+    assert rejected(path).problems[0].message.startswith("The Target MMS ID column (column D) is hidden, and 1 row")
+
+    # bib handling keep (nothing extra happens) in a hidden column is fine
+    path = workbook(tmp_path, [header, [MMS_1, "delete", "keep"]], name="k.xlsx", change=hide_d)
+    assert read_workbook(path).rows[0].action is Action.DELETE
+
+
 def test_hidden_action_column_inside_a_hidden_range_is_refused(tmp_path):
     """Excel stores hidden columns as ranges (<col min="2" max="4" hidden="1">)."""
     def hide(wb, ws):
