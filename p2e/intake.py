@@ -50,6 +50,8 @@ EXCEL_MAX_CELL_CHARS = 32_767
 # MAX_FILE_MB): rows x columns of the action sheet as the results workbook hands it back, and the
 # text of the whole workbook (shared strings and inline text, counted as the memory it takes).
 MAX_CELLS = 3_000_000
+# Each row costs ~400 bytes besides its cells (990,000 rows of 3 cells took 573 MB): rows are bounded too.
+MAX_ROWS = 250_000
 MAX_TEXT_BYTES = 150 * 1024 * 1024
 # An XML text or tag that runs this many bytes without ending is more than any Excel cell holds
 # (32,767 characters, at most ~10 bytes each when escaped): it is refused before it is held.
@@ -155,6 +157,7 @@ MESSAGES = {
     "cell_too_long": "This cell holds {length:,} characters, more than Excel allows in a cell (32,767), so the file was not made by Excel or is damaged. Shorten the cell (or clear it), save the file in Excel as 'Excel Workbook (.xlsx)', and put it back in the folder.",
     "run_too_long": "The file {name} holds more text in one cell than Excel allows (32,767 characters), so it was not made by Excel or is damaged. Find that cell (it may be on another sheet), shorten or clear it, save the file as 'Excel Workbook (.xlsx)', and put it back in the folder.",
     "too_much_text": "The file {name} holds more text than the processor reads in one file (about {limit_mb:,} MB). Split the rows into several smaller files (and delete columns you do not need), and put them in the folder one at a time.",
+    "too_many_rows": "The sheet '{sheet}' has more than {limit:,} rows to process, more than the processor takes in one file. Split the rows into several smaller files and put them in the folder one at a time.",
     "too_many_cells": "The sheet '{sheet}' is too big to process in one file: {rows:,} rows by {columns:,} columns (its rightmost cell is {ref}), over the limit of {limit:,} cells. Split the rows into several smaller files; if the sheet should not be that wide, clear the stray cells far to the right (the rightmost is {ref}: select the empty columns after your last one, right-click, Delete), and put the file back.",
     "outside_grid": "Row {row_number:,} has a cell at {ref}, outside Excel's grid (Excel's last column is XFD and its last row is 1,048,576), so the file was not made by Excel or is damaged. Open it in Excel (let Excel repair it if it offers to), save it as 'Excel Workbook (.xlsx)', and put it back in the folder.",
     "row_past_grid": "Row {row_number:,} is past Excel's last row (1,048,576), so the file was not made by Excel or is damaged. Open it in Excel (let Excel repair it if it offers to), save it as 'Excel Workbook (.xlsx)', and put it back in the folder.",
@@ -1038,6 +1041,9 @@ def _build_sheet(path: Path, sheet_name: str, rows: Iterator[_RawRow], merged, s
         data.append(raw)
         if len(raw.values) > width:
             width, widest = len(raw.values), raw
+        if len(data) > MAX_ROWS:
+            raise _reject("too_many_rows", sheet=shorten(sheet_name), limit=MAX_ROWS,
+                          problem_kw={"sheet": sheet_name, "row": raw.number})
         # the results workbook hands back every row padded to the widest: bound rows x columns now
         if (len(data) + 1) * width > MAX_CELLS:
             raise _reject("too_many_cells", sheet=shorten(sheet_name), rows=len(data), columns=width,
