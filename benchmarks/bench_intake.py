@@ -169,12 +169,32 @@ def _unique_strings(out) -> None:
         out.write(f'<row r="{r}">{cells}</row>'.encode())
 
 
+def _tall(out) -> None:
+    """990,000 rows of 3 cells: the row count, not the cells, is what costs memory."""
+    _header(out)
+    for r in range(2, 990_002):
+        out.write(f'<row r="{r}"><c t="inlineStr"><is><t>99{r:014d}5899</t></is></c><c t="s"><v>0</v></c>'
+                  f'<c><v>{r}.5</v></c></row>'.encode())
+
+
+def _largest_accepted(out) -> None:
+    """240,000 rows x 12 columns, 8 distinct texts and 3 distinct numbers per row: read, not refused."""
+    _header(out)
+    for r in range(2, 240_002):
+        cells = f'<c t="inlineStr"><is><t>99{r:014d}5899</t></is></c><c t="s"><v>0</v></c>'
+        cells += "".join(f'<c t="inlineStr"><is><t>{r:07d}x{c}</t></is></c>' for c in range(7))
+        cells += "".join(f"<c><v>{r}.{c}5</v></c>" for c in range(3))
+        out.write(f'<row r="{r}">{cells}</row>'.encode())
+
+
 HOSTILE = [
     ("1M rows x 16 cells of one shared string", lambda p: _raw_workbook(p, _many_cells, ["x"])),
     ("one 1.15 GB shared string", lambda p: _raw_workbook(p, _header, big_string_chars=1150 * 1024 * 1024)),
     ("a cell reference past XFD", lambda p: _raw_workbook(p, _past_xfd)),
     ("100,000 rows with a stray cell at XFD", lambda p: _raw_workbook(p, _stray_cell_every_row, ["x"])),
     ("150,000 rows x 20 distinct inline strings", lambda p: _raw_workbook(p, _unique_strings)),
+    ("990,000 rows x 3 cells", lambda p: _raw_workbook(p, _tall, ["keep"])),
+    ("240,000 rows x 12 columns (the largest kind intake reads)", lambda p: _raw_workbook(p, _largest_accepted, ["delete"])),
 ]
 
 
