@@ -25,10 +25,13 @@ import datetime as _dt
 import re
 from decimal import Decimal
 
-from .model import FIELD_LABELS, ID_FIELDS
+from .model import FIELD_LABELS, ID_FIELDS, shorten
 
 # The most digits a number in Excel keeps exactly (Microsoft KB 269370).
 EXCEL_DIGITS = 15
+
+# Alma's IDs have 16 to 19 digits (a Voyager bib ID fewer): many more is not an ID at all.
+MAX_ID_DIGITS = 24
 
 MMS_PREFIX = "99"        # bib MMS IDs
 PORTFOLIO_PREFIX = "53"  # electronic portfolio IDs
@@ -94,10 +97,10 @@ def _rounded(kind: str, shown: str) -> str:
 
 def _check_number(number: int, kind: str) -> tuple[str | None, str | None]:
     if number < 0:
-        return None, f"This {label(kind)} ({number}) is a negative number, not an ID: type the ID from Alma, for example {EXAMPLES.get(kind, '')}."
+        return None, f"This {label(kind)} ({shorten(number)}) is a negative number, not an ID: type the ID from Alma, for example {EXAMPLES.get(kind, '')}."
     digits = str(number)
     if len(digits) > EXCEL_DIGITS:
-        return None, _rounded(kind, digits)
+        return None, _rounded(kind, shorten(digits))
     return _check_text(digits, kind)
 
 
@@ -115,10 +118,10 @@ def clean_id(value: object, kind: str) -> tuple[str | None, str | None]:
         return None, None
     name = label(kind)
     if isinstance(value, bool):
-        return None, f"This {name} cell holds {display(value)}, not an ID: type the ID in the cell."
+        return None, f"This {name} cell holds {shorten(display(value))}, not an ID: type the ID in the cell."
     if isinstance(value, (_dt.datetime, _dt.date, _dt.time, _dt.timedelta)):
         return None, (
-            f"Excel turned this {name} into a date or time ({display(value)}): "
+            f"Excel turned this {name} into a date or time ({shorten(display(value))}): "
             "format the column as Text and type or paste the ID again."
         )
     if isinstance(value, int):
@@ -128,11 +131,11 @@ def clean_id(value: object, kind: str) -> tuple[str | None, str | None]:
             return None, f"This {name} cell does not hold a number Excel can show: type the ID in the cell."
         if not value.is_integer():
             return None, (
-                f"This {name} ({display(value)}) has a decimal part, but IDs are whole numbers: "
+                f"This {name} ({shorten(display(value))}) has a decimal part, but IDs are whole numbers: "
                 "format the column as Text and type or paste the ID again."
             )
         if abs(value) >= 10 ** EXCEL_DIGITS:
-            return None, _rounded(kind, display(value))
+            return None, _rounded(kind, shorten(display(value)))
         return _check_number(int(value), kind)
     if isinstance(value, Decimal):
         return clean_id(str(value), kind)
@@ -160,7 +163,7 @@ def _check_text(raw: str, kind: str) -> tuple[str | None, str | None]:
         )
     if _SCIENTIFIC.match(text):
         return None, (
-            f"This {name} is in scientific notation ({raw.strip()}), so its last digits are lost: "
+            f"This {name} is in scientific notation ({shorten(raw)}), so its last digits are lost: "
             "format the column as Text and paste the IDs again."
         )
     match = _TRAILING_ZERO_DECIMAL.match(text)
@@ -168,25 +171,28 @@ def _check_text(raw: str, kind: str) -> tuple[str | None, str | None]:
         text = match.group(1)
     if _DECIMAL.match(text):
         return None, (
-            f"This {name} ({raw.strip()}) has a decimal part, but IDs are whole numbers: "
+            f"This {name} ({shorten(raw)}) has a decimal part, but IDs are whole numbers: "
             "format the column as Text and type or paste the ID again."
         )
     if not text.isascii() or not text.isdigit():
-        return None, f"This {name} ('{raw.strip()}') is not an ID: IDs are digits only, for example {EXAMPLES[kind]}."
+        return None, f"This {name} ('{shorten(raw)}') is not an ID: IDs are digits only, for example {EXAMPLES[kind]}."
     return _check_shape(text, raw, kind)
 
 
 def _check_shape(text: str, raw: str, kind: str) -> tuple[str | None, str | None]:
     """``text`` is digits: does it look like the kind of ID its column holds?"""
     name = label(kind)
+    if len(text) > MAX_ID_DIGITS:
+        return None, (f"This {name} ({shorten(text)}) has {len(text):,} digits, far too many for an ID: "
+                      f"type the ID from Alma, for example {EXAMPLES[kind]}.")
     if kind in ("mms_id", "target_mms_id") and not text.startswith(MMS_PREFIX):
         hint = f" It looks like a portfolio ID: put it in the {'Target ' if kind.startswith('target') else ''}Portfolio ID column." if text.startswith(PORTFOLIO_PREFIX) else ""
-        return None, f"This {name} ({text}) does not look like a bib MMS ID: bib MMS IDs start with 99, for example {EXAMPLES[kind]}.{hint}"
+        return None, f"This {name} ({shorten(text)}) does not look like a bib MMS ID: bib MMS IDs start with 99, for example {EXAMPLES[kind]}.{hint}"
     if kind in ("portfolio_id", "target_portfolio_id") and not text.startswith(PORTFOLIO_PREFIX):
         hint = f" It looks like an MMS ID: put it in the {'Target ' if kind.startswith('target') else ''}MMS ID column." if text.startswith(MMS_PREFIX) else ""
-        return None, f"This {name} ({text}) does not look like a portfolio ID: portfolio IDs start with 53, for example {EXAMPLES[kind]}.{hint}"
+        return None, f"This {name} ({shorten(text)}) does not look like a portfolio ID: portfolio IDs start with 53, for example {EXAMPLES[kind]}.{hint}"
     if kind == "voyager_bib_id" and len(text) >= 15 and text.startswith(MMS_PREFIX):
-        return None, f"This Voyager Bib ID ({text}) looks like an MMS ID: put it in the MMS ID column."
+        return None, f"This Voyager Bib ID ({shorten(text)}) looks like an MMS ID: put it in the MMS ID column."
     return text, None
 
 
@@ -233,6 +239,6 @@ def looks_like_portfolio_id(text: str | None) -> bool:
 
 
 __all__ = [
-    "EXCEL_DIGITS", "clean_id", "display", "institution_suffix", "label",
+    "EXCEL_DIGITS", "clean_id", "display", "shorten", "institution_suffix", "label",
     "looks_like_mms_id", "looks_like_portfolio_id", "mms_id_from_bib_id",
 ]

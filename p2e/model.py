@@ -39,12 +39,26 @@ class Action(str, enum.Enum):
 
     @classmethod
     def parse(cls, text: object) -> "Action | None":
-        """The action a cell names, forgiving case and spacing; None if it names none."""
-        return _member(cls, text)
+        """The action a cell names: the exact word, in any case and spacing, or a documented synonym.
+
+        Anything else is None, including a word with a sign of doubt ("delete?", "maybe delete",
+        "not delete", "delete (check)"): deleting is irreversible, so the processor never guesses.
+
+        >>> Action.parse(" Re-link "), Action.parse("delete?"), Action.parse("don't delete")
+        (<Action.RELINK: 'relink'>, None, None)
+        """
+        word = _word(str(text or "").translate(_INVISIBLE))
+        return _ACTION_SYNONYMS.get(word) or _member(cls, word)
 
     @classmethod
     def allowed(cls) -> str:
         return ", ".join(a.value for a in cls)
+
+
+# Spellings of an action word that count as the word itself (docs/spreadsheet.md lists them).
+_ACTION_SYNONYMS = {"re-link": Action.RELINK, "re link": Action.RELINK}
+# Characters nobody sees in a cell: ignored around an action word.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
 
 
 class BibHandling(str, enum.Enum):
@@ -128,6 +142,31 @@ EXCEL_MAX_COLUMNS = 16_384
 RESULT_COLUMNS_ADDED = 8
 
 
+# The most characters of a cell that any message quotes (console, log, email, REJECTED workbook).
+QUOTE_CHARS = 80
+
+
+def shorten(value: object, limit: int = QUOTE_CHARS) -> str:
+    """A cell value as a message may quote it: one line, at most about ``limit`` characters.
+
+    A longer value keeps its start and says how long it was, so the advice that follows it in
+    a message is never pushed out of sight. Use it wherever a cell value is echoed.
+
+    >>> shorten("  delete?  ")
+    'delete?'
+    >>> shorten("x" * 40000)[-24:]
+    'xxx… (40,000 characters)'
+    """
+    text = value if isinstance(value, str) else ("" if value is None else str(value))
+    head = " ".join(text[: limit * 4].split())  # newlines and tabs become spaces
+    if len(text) <= limit and len(head) <= limit:
+        return head
+    keep = max(limit - 20, 10)
+    if len(head) <= keep and len(text) <= limit * 4:
+        return head
+    return head[:keep].rstrip() + f"… ({len(text):,} characters)"
+
+
 @dataclass
 class Problem:
     """Something wrong with the file, said so that a person can find and fix it.
@@ -140,6 +179,13 @@ class Problem:
     row: int | None = None
     column: str | None = None
     column_name: str | None = None
+
+    def __post_init__(self) -> None:
+        # the sheet name and the column heading come from the file: quote them short
+        if self.sheet is not None and len(self.sheet) > QUOTE_CHARS:
+            self.sheet = shorten(self.sheet)
+        if self.column_name is not None and len(self.column_name) > QUOTE_CHARS:
+            self.column_name = shorten(self.column_name)
 
     def where(self) -> str:
         parts = []

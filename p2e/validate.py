@@ -18,14 +18,19 @@ Rules, each with a message written for the person who filled in the sheet:
 """
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 from .config import Settings
 from .ids import institution_suffix, label
-from .model import EXCEL_MAX_COLUMNS, RESULT_COLUMNS_ADDED, Action, BibHandling, Problem, Row, Sheet, column_letter
+from .model import (EXCEL_MAX_COLUMNS, RESULT_COLUMNS_ADDED, Action, BibHandling, Problem, Row, Sheet, column_letter,
+                    shorten)
 
 ALMA_ID_FIELDS = ("mms_id", "portfolio_id", "target_mms_id", "target_portfolio_id")
 ACTING = (Action.DELETE, Action.RELINK)
+# An Action cell that is not exactly an action word but mentions one ("delete?", "maybe delete",
+# "not delete", "delete (check)") gets its own message: the processor does not guess.
+_DOUBTFUL = re.compile(r"delete|re[\s_-]*link|keep", re.IGNORECASE)
 
 
 def validate(sheet: Sheet, settings: Settings) -> list[Problem]:
@@ -59,7 +64,9 @@ class _Checker:
         return (row.number, self.sheet.column_letter(field_name)) in self.flagged
 
     def found_columns(self) -> str:
-        names = [f"{column_letter(i)} ({h})" for i, h in enumerate(self.sheet.headers) if h]
+        names = [f"{column_letter(i)} ({shorten(h)})" for i, h in enumerate(self.sheet.headers) if h]
+        if len(names) > 40:  # a sheet can have 16,384 columns: name the first ones and count the rest
+            names = names[:40] + [f"and {len(names) - 40:,} more"]
         return ", ".join(names) if names else "none"
 
     # -- rules --------------------------------------------------------------------------
@@ -67,7 +74,7 @@ class _Checker:
         sheet = self.sheet
         if not sheet.rows:
             self.problems.append(Problem(
-                f"The sheet '{sheet.sheet_name}' has a header row (row {sheet.header_row}) but no rows below it: "
+                f"The sheet '{shorten(sheet.sheet_name)}' has a header row (row {sheet.header_row}) but no rows below it: "
                 "add the rows to process under the header and put the file back.",
                 sheet=sheet.sheet_name, row=sheet.header_row,
             ))
@@ -132,9 +139,15 @@ class _Checker:
 
     def row_rules(self, row: Row) -> None:
         if row.action is None:
-            self.add(f"Unknown action '{row.action_text}': write delete, relink or keep.", row, "action")
+            if _DOUBTFUL.search(row.action_text):
+                self.add(f"The Action cell says '{shorten(row.action_text)}', which is not exactly delete, relink or "
+                         "keep, so the processor will not guess. If this row is to be changed, write just the word "
+                         "(delete or relink); if you are not sure, write keep (or leave the cell empty) and check the "
+                         "row first.", row, "action")
+            else:
+                self.add(f"Unknown action '{shorten(row.action_text)}': write delete, relink or keep.", row, "action")
         if row.bib_handling is None and row.bib_handling_text and row.action is not Action.KEEP:
-            self.add(f"Unknown bib handling '{row.bib_handling_text}': write delete, suppress or keep "
+            self.add(f"Unknown bib handling '{shorten(row.bib_handling_text)}': write delete, suppress or keep "
                      "(or leave it empty to use the usual setting).", row, "bib_handling")
         if row.action not in ACTING:
             return
@@ -149,7 +162,7 @@ class _Checker:
         ):
             if not self.was_flagged(row, "mms_id"):
                 self.add(
-                    f"This row has only a Voyager Bib ID ({row.voyager_bib_id}), and the processor has not been told how "
+                    f"This row has only a Voyager Bib ID ({shorten(row.voyager_bib_id)}), and the processor has not been told how "
                     "to find that record in Alma: fill in the MMS ID, or ask whoever runs the processor to add "
                     "MMS_ID_SUFFIX (the digits after the bib ID in your MMS IDs, for example MMS_ID_SUFFIX=12205899) "
                     "or OTHER_SYSTEM_ID_PATTERN (for example OTHER_SYSTEM_ID_PATTERN=(UIUdb){bib_id}) to config.env.",
@@ -162,11 +175,11 @@ class _Checker:
                              "PO line should move to (the Community Zone record you keep), or change the action.",
                              row, field_name)
             if row.target_mms_id and row.target_mms_id == row.mms_id:
-                self.add(f"The Target MMS ID is the same as the MMS ID ({row.mms_id}): the target must be the other "
+                self.add(f"The Target MMS ID is the same as the MMS ID ({shorten(row.mms_id)}): the target must be the other "
                          "record (the Community Zone record you keep), not the P2E record being removed.",
                          row, "target_mms_id")
             if row.target_portfolio_id and row.target_portfolio_id == row.portfolio_id:
-                self.add(f"The Target Portfolio ID is the same as the Portfolio ID ({row.portfolio_id}): the target "
+                self.add(f"The Target Portfolio ID is the same as the Portfolio ID ({shorten(row.portfolio_id)}): the target "
                          "must be the other portfolio (the Community Zone one you keep), not the P2E portfolio being removed.",
                          row, "target_portfolio_id")
         elif row.target_mms_id or row.target_portfolio_id:
@@ -207,23 +220,23 @@ class _Checker:
                 continue
             other = removed_portfolios.get(row.target_portfolio_id) if row.target_portfolio_id else None
             if other is not None and other is not row:
-                self.add(f"Portfolio {row.target_portfolio_id} is the relink target here, but row {other.number} "
+                self.add(f"Portfolio {shorten(row.target_portfolio_id)} is the relink target here, but row {other.number} "
                          f"{other.action.value}s it: a portfolio cannot be both removed and kept. "
                          "Check which portfolio is the P2E one.", row, "target_portfolio_id")
             other = removed_bibs.get(row.target_mms_id) if row.target_mms_id else None
             if other is not None and other is not row:
                 handling = (other.bib_handling or self.settings.bib_handling).staff_word
-                self.add(f"Record {row.target_mms_id} is the relink target here, but row {other.number} removes its "
+                self.add(f"Record {shorten(row.target_mms_id)} is the relink target here, but row {other.number} removes its "
                          f"portfolio and {'deletes' if handling == 'delete' else 'suppresses'} the record: the record "
                          "you keep cannot also be removed. Check which record is the P2E one.", row, "target_mms_id")
 
     def record_key(self, row: Row) -> tuple[tuple[str, str] | None, str, str]:
         if row.portfolio_id:
-            return ("portfolio", row.portfolio_id), f"Portfolio {row.portfolio_id}", "portfolio_id"
+            return ("portfolio", row.portfolio_id), f"Portfolio {shorten(row.portfolio_id)}", "portfolio_id"
         if row.mms_id:
-            return ("mms", row.mms_id), f"The record with MMS ID {row.mms_id}", "mms_id"
+            return ("mms", row.mms_id), f"The record with MMS ID {shorten(row.mms_id)}", "mms_id"
         if row.voyager_bib_id:
-            return ("bib", row.voyager_bib_id), f"The record with Voyager Bib ID {row.voyager_bib_id}", "voyager_bib_id"
+            return ("bib", row.voyager_bib_id), f"The record with Voyager Bib ID {shorten(row.voyager_bib_id)}", "voyager_bib_id"
         return None, "", ""
 
     def institution_codes(self) -> None:
@@ -262,7 +275,7 @@ class _Checker:
             expected = code
         for row, f, code in ids:
             if code != expected:
-                self.add(f"This {label(f)} ({getattr(row, f)}) ends in {code}, but your institution's {kind} end in "
+                self.add(f"This {label(f)} ({shorten(getattr(row, f))}) ends in {code}, but your institution's {kind} end in "
                          f"{expected}: it belongs to another institution or to the Network Zone, or Excel changed it. "
                          "Use your own institution's ID for this record.", row, f)
 

@@ -121,3 +121,15 @@ def test_institution_suffix():
     assert institution_suffix("991084484299705816") == "5816"
     assert institution_suffix("12") is None
     assert institution_suffix(None) is None
+
+
+def test_a_very_long_digit_string_is_not_an_id():
+    """Issue 10 point 10: an ID cell of thousands of digits would be echoed whole in every later message."""
+    from p2e.ids import clean_id
+
+    text, message = clean_id("99" + "1" * 30_000, "mms_id")
+    assert text is None
+    assert message.startswith("This MMS ID (99111111111111")
+    assert message.endswith("has 30,002 digits, far too many for an ID: type the ID from Alma, for example "
+                            "9917042712205899.")
+    assert len(message) < 250

@@ -108,7 +108,7 @@ def test_old_xls(tmp_path):
 def test_html_saved_as_xls(tmp_path):
     path = tmp_path / "export.xls"
     path.write_bytes(b"<html><body><table><tr><td>MMS ID</td></tr></table></body></html>")
-    assert only_message(path).startswith("The file export.xls is an old Excel 97-2003 workbook (.xls)")
+    assert only_message(path).startswith("The file export.xls is a web page (an HTML table) with an .xls name")
 
 
 def test_xlsx_renamed_to_xls_is_read(tmp_path):
@@ -253,7 +253,8 @@ def test_no_sheet_with_an_action_column(tmp_path):
 def test_header_too_far_down(tmp_path):
     rows = [[f"note {i}"] for i in range(60)] + [["MMS ID", "Action"], [MMS, "delete"]]
     path = good_workbook(tmp_path / "deep.xlsx", rows)
-    assert only_message(path).startswith("No sheet in deep.xlsx has a column headed Action (looked at: 'P2E').")
+    assert only_message(path).startswith("The header row (the row with the Action heading) must be in the first 50 "
+                                         "rows of the sheet; in sheet 'P2E' it is on row 61.")
 
 
 def test_several_sheets_with_an_action_column(tmp_path):
@@ -316,9 +317,10 @@ def test_hidden_rows(tmp_path):
     wb.save(path)
     exc = rejected(path)
     assert exc.problems[0].message == (
-        "2 rows of the sheet are hidden (rows 3, 5). Hidden rows would be processed without anyone seeing them: "
-        "unhide all rows (select the whole sheet, right-click a row number, Unhide; clear any filter), check "
-        "them, and put the file back.")
+        "2 hidden rows (rows 3, 5) ask for a change in Alma (delete or relink). Hidden rows would be processed "
+        "without anyone seeing them: unhide all rows (select the whole sheet, right-click a row number, Unhide; "
+        "clear any filter), check them, and put the file back. Hidden rows marked keep, or with an empty Action "
+        "cell, are fine.")
     assert (exc.problems[0].sheet, exc.problems[0].row) == ("P2E", 3)
 
 
@@ -330,7 +332,8 @@ def test_one_hidden_row(tmp_path):
     ws.row_dimensions[2].hidden = True
     path = tmp_path / "hidden.xlsx"
     wb.save(path)
-    assert only_message(path).startswith("1 row of the sheet is hidden (row 2). Hidden rows would be processed")
+    assert only_message(path).startswith("1 hidden row (row 2) asks for a change in Alma (delete or relink). Hidden "
+                                         "rows would be processed")
 
 
 def test_formula_without_cached_value(tmp_path):
