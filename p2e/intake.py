@@ -1208,6 +1208,7 @@ _EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
 
 def _read_settings_sheet(ws, sheet: Sheet, limits: _Limits) -> None:
     parser = _Parser(ws, limits)
+    hidden_sheet = getattr(ws, "sheet_state", "visible") in ("hidden", "veryHidden")
     for raw in parser.rows():
         if raw.number > 50:
             break
@@ -1225,6 +1226,12 @@ def _read_settings_sheet(ws, sheet: Sheet, limits: _Limits) -> None:
                 mode = Mode.parse(answer)
                 if mode is None:
                     sheet.problems.append(Problem(f"Mode '{shorten(display(answer))}' is not Preview or Apply: choose Preview (nothing changes in Alma) or Apply from the list.", **where))
+                elif mode is Mode.APPLY and (hidden_sheet or raw.hidden or parser.column_hidden(j)):
+                    place = f"the sheet '{shorten(ws.title)}' is hidden" if hidden_sheet else "its cell is hidden"
+                    sheet.problems.append(Problem(
+                        f"Mode says Apply, but {place}: a file would change Alma without anyone seeing that it "
+                        "will. Unhide it (right-click a sheet tab, Unhide; or unhide the row or column), check "
+                        "the Mode, and put the file back.", **where))
                 else:
                     sheet.mode = mode
             else:
