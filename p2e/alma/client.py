@@ -4,6 +4,7 @@ The client knows HTTP and Alma's conventions and nothing about spreadsheets.
 
 >>> client = AlmaClient("https://api-na.hosted.exlibrisgroup.com", "l8xx...")   # doctest: +SKIP
 >>> bib = client.get_bib("99553996612205899")                                   # doctest: +SKIP
+>>> client = AlmaClient.from_settings(settings, read_only=True)   # the processor's way   # doctest: +SKIP
 
 Behaviour worth knowing:
 
