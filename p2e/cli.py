@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from .config import ConfigError, Settings, load_settings
+from .model import FileStatus
 from .pipeline import EXIT_OK, EXIT_REJECTED, check_file, process_file
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -51,7 +52,7 @@ def cmd_run(args) -> int:
 
         setup_logging(settings, console_level=logging.WARNING)
         queue = MailQueue(settings.state_dir / "mail-queue")
-        if outcome.status == "waiting":
+        if outcome.status is FileStatus.WAITING:
             from .waiting import queue_waiting_mail
 
             if queue_waiting_mail(outcome, settings, queue):

@@ -23,8 +23,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .model import AlmaErrorInfo, Outcome, Row, RowResult
+
+if TYPE_CHECKING:
+    from .config import Settings
+
+FILE_NAME = "journal.sqlite3"  # in STATE_DIR
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -72,6 +78,11 @@ class Run:
 
 class Journal:
     """Thread-safe access to the journal database. One per process is enough."""
+
+    @classmethod
+    def in_state_dir(cls, settings: "Settings") -> "Journal":
+        """The installation's journal: ``STATE_DIR/journal.sqlite3`` (created on first use)."""
+        return cls(Path(settings.state_dir) / FILE_NAME)
 
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,8 +1,9 @@
 """The shared vocabulary of the processor: actions, outcomes, rows, problems, results.
 
 Every stage speaks in these terms. Intake turns a workbook into :class:`Sheet` and
-:class:`Row`; validation returns :class:`Problem`; the actions return :class:`RowResult`;
-the report writes them back as a workbook. Nothing here knows about Excel or HTTP.
+:class:`Row`; validation returns :class:`Problem`; plan turns rows into :class:`Task`;
+the run returns :class:`RowResult`; the report writes them back as a workbook, and
+:class:`FileStatus` says what became of the file. Nothing here knows about Excel or HTTP.
 
 >>> Action.parse(" Delete ")
 <Action.DELETE: 'delete'>
@@ -10,6 +11,8 @@ the report writes them back as a workbook. Nothing here knows about Excel or HTT
 <BibHandling.RETAIN: 'retain'>
 >>> Problem("Unknown action 'remove'", sheet="P2E", row=7, column="M", column_name="Action").where()
 "sheet 'P2E', row 7, column M (Action)"
+>>> FileStatus.WAITING == "waiting", f"{FileStatus.LOCK_LOST}"
+(True, 'lock-lost')
 """
 from __future__ import annotations
 
@@ -17,6 +20,10 @@ import enum
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from .alma.errors import AlmaErrorInfo
+
+__all__ = ["AlmaErrorInfo"]  # the HTTP layer's type, named here too because every result may carry one
 
 
 def _word(text: object) -> str:
@@ -257,19 +264,6 @@ def column_letter(index: int) -> str:
 
 
 @dataclass(slots=True)
-class AlmaErrorInfo:
-    """What Alma said when it refused: kept for the results workbook and the audit log."""
-
-    code: str
-    message: str
-    tracking_id: str = ""
-
-    def __str__(self) -> str:
-        text = f"{self.code}: {self.message}"
-        return text + (f" (tracking ID {self.tracking_id})" if self.tracking_id else "")
-
-
-@dataclass(slots=True)
 class RowResult:
     """What happened to one row, in words staff can act on."""
 
@@ -282,3 +276,44 @@ class RowResult:
     backup: str | None = None
     step: str | None = None
     bib: str | None = None  # what became of the bib: deleted, suppressed, kept
+
+
+@dataclass(frozen=True)
+class Task:
+    """One row's work, with every ID and choice that can be known without Alma resolved from the row and the settings.
+
+    ``mms_id`` is None only when the row gave a Voyager bib ID and the settings say to look it up
+    (``other_system_id``); the run confirms or finds every ID in Alma before it writes.
+    """
+
+    row: Row
+    action: Action
+    mms_id: str | None = None
+    portfolio_id: str | None = None
+    target_mms_id: str | None = None
+    target_portfolio_id: str | None = None
+    po_line: str | None = None
+    bib_handling: BibHandling = BibHandling.DELETE
+    other_system_id: str | None = None  # look the MMS ID up by this (035) when the row has none
+    mms_id_source: str = "sheet"  # sheet | rule | other_system_id
+
+    def keys(self) -> set[str]:
+        """The records this task touches; tasks sharing one run one after another."""
+        keys = set()
+        for prefix, value in (("bib", self.mms_id), ("bib", self.target_mms_id), ("portfolio", self.portfolio_id),
+                              ("portfolio", self.target_portfolio_id), ("pol", self.po_line),
+                              ("osid", self.other_system_id)):
+            if value:
+                keys.add(f"{prefix}:{value}")
+        return keys
+
+
+class FileStatus(enum.StrEnum):
+    """What became of one file (``FileOutcome.status``); equal to the plain words used before it was an enum."""
+
+    PROCESSED = "processed"
+    REJECTED = "rejected"
+    PAUSED = "paused"  # Alma's daily allowance ran out; the rest runs after midnight UTC
+    STOPPED = "stopped"  # the processor was stopped part-way
+    WAITING = "waiting"  # Alma could not be reached or refused the API key; the file waits
+    LOCK_LOST = "lock-lost"  # another watcher took the inbox over: nothing is written

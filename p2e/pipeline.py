@@ -18,20 +18,19 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable, TextIO
 
-from .actions import RunContext
 from .alma.client import AlmaClient
 from .alma.errors import AlmaAuthError, AlmaError
 from .backup import BackupStore
 from .config import Settings
-from .engine import DAILY, KEY, OUTAGE, run_tasks
 from .errors import LockLost
 from .intake import FileRejected, read_workbook
 from .journal import FINISHED, PAUSED, Journal
-from .model import Mode, Outcome, Problem, RowResult
+from .model import FileStatus, Mode, Outcome, Problem, RowResult
 from .names import safe_file_name
 from .plan import plan
 from .progress import Progress
 from .report import AuditLog, RunInfo, results_name, unique_path, write_rejection, write_results
+from .run import DAILY, KEY, OUTAGE, RunContext, run_tasks
 from .validate import validate
 from .waiting import forget_told
 
@@ -46,10 +45,10 @@ class FileOutcome:
     """What happened to one file, for the CLI, the watcher and the email."""
 
     source: Path
-    # "processed", "rejected", "paused" (daily allowance), "stopped", "lock-lost" (another watcher took the
-    # inbox over: nothing is written), or "waiting": Alma could not be reached or refused the API key; the
+    # PROCESSED, REJECTED, PAUSED (daily allowance), STOPPED, LOCK_LOST (another watcher took the
+    # inbox over: nothing is written), or WAITING: Alma could not be reached or refused the API key; the
     # file waits (not rejected, not done) and ``reason`` says why
-    status: str
+    status: FileStatus
     mode: Mode = Mode.APPLY
     results_path: Path | None = None
     problems: list[Problem] = field(default_factory=list)
@@ -64,11 +63,14 @@ class FileOutcome:
     reason_kind: str = ""  # "waiting": "key" or "outage"
     by_hand: bool = False  # run from the command line (not by the watcher): say what to do next
 
+    def __post_init__(self) -> None:
+        self.status = FileStatus(self.status)  # the plain word ("processed") is accepted too
+
     @property
     def exit_code(self) -> int:
-        if self.status == "rejected":
+        if self.status is FileStatus.REJECTED:
             return EXIT_REJECTED
-        if self.status == "waiting":
+        if self.status is FileStatus.WAITING:
             return EXIT_ROWS_NEED_ATTENTION
         if self.counts.get(Outcome.FAILED) or self.counts.get(Outcome.NOT_RUN):
             return EXIT_ROWS_NEED_ATTENTION
@@ -77,9 +79,9 @@ class FileOutcome:
     def summary(self) -> str:
         """A few plain-English lines: what happened and where the results are."""
         name = self.source.name
-        if self.status == "waiting" and not self.results:
+        if self.status is FileStatus.WAITING and not self.results:
             lines = [f"{name} is waiting: {self.reason}", self._next_step()]
-        elif self.status == "rejected":
+        elif self.status is FileStatus.REJECTED:
             lines = [f"{name} was not processed: {len(self.problems)} problem(s) to fix. Nothing was changed in Alma."]
             lines += [f"  - {p}" for p in self.problems[:10]]
             if len(self.problems) > 10:
@@ -94,7 +96,7 @@ class FileOutcome:
             if attention:
                 lines.append(f"{len(attention)} row(s) need attention, for example:")
                 lines += [f"  - row {r.row.number}: {r.outcome.value}: {r.details}" for r in attention[:5]]
-            if self.status == "paused" and self.resume_after:
+            if self.status is FileStatus.PAUSED and self.resume_after:
                 if self.by_hand:
                     lines.append(f"Alma's daily API allowance ran out. To finish the rest, run the same command "
                                  f"again after {self.resume_after:%Y-%m-%d %H:%M} UTC, or put the file in the inbox "
@@ -102,7 +104,7 @@ class FileOutcome:
                 else:
                     lines.append(f"Alma's daily API allowance ran out; the rest runs automatically after "
                                  f"{self.resume_after:%Y-%m-%d %H:%M} UTC.")
-            if self.status == "waiting":
+            if self.status is FileStatus.WAITING:
                 lines += [f"The rest is waiting: {self.reason}", self._next_step()]
         if self.results_path:
             lines.append(f"Results: {self.results_path}")
@@ -154,7 +156,7 @@ def reject(path: Path, settings: Settings, problems: list[Problem], email_to: li
     when = datetime.now()
     target = unique_path(settings.outbox_dir, results_name(path.name, "REJECTED", when), ".xlsx")
     write_rejection(target, path.name, problems, when)
-    return FileOutcome(path, "rejected", results_path=target, problems=problems,
+    return FileOutcome(path, FileStatus.REJECTED, results_path=target, problems=problems,
                        email_to=list(dict.fromkeys((email_to or []) + settings.mail_to)))
 
 
@@ -174,7 +176,7 @@ def process_file(path: Path, settings: Settings, *, preview: bool | None = None,
 
     ``fence`` (the watcher's :meth:`~p2e.watch.WatcherLock.fence`) is called before every row and
     every write, and once more before the results are written; when it raises
-    :class:`~p2e.errors.LockLost` the run stops and the outcome's status is "lock-lost": no results
+    :class:`~p2e.errors.LockLost` the run stops and the outcome's status is LOCK_LOST: no results
     workbook, the journal's run status untouched - another watcher owns the file now.
     """
     path = Path(path)
@@ -184,16 +186,14 @@ def process_file(path: Path, settings: Settings, *, preview: bool | None = None,
     mode = choose_mode(path, sheet.mode, preview)
     settings.require_alma()
     started = datetime.now()
-    journal = Journal(settings.state_dir / "journal.sqlite3")
+    journal = Journal.in_state_dir(settings)
     run = journal.start_run(path.name, file_sha256(path), mode.value)
     journal.begin_attempt(run.run_id)
     audit = AuditLog(settings.outbox_dir / "audit" / safe_file_name(path.stem, f" - {run.run_id}", ".jsonl"),
                      settings.secrets())
     own_client = client is None
     if client is None:
-        client = AlmaClient(settings.base_url, settings.alma_api_key, rate_limit=settings.rate_limit,
-                            timeout=settings.http_timeout, max_retries=settings.max_retries,
-                            read_only=mode is Mode.PREVIEW, pool_size=settings.workers + 4)
+        client = AlmaClient.from_settings(settings, read_only=mode is Mode.PREVIEW, pool_size=settings.workers + 4)
     client.audit = audit
     if mode is Mode.PREVIEW:
         client.read_only = True
@@ -216,25 +216,25 @@ def process_file(path: Path, settings: Settings, *, preview: bool | None = None,
             engine = run_tasks(ctx, todo, workers=settings.workers, progress=progress, stop=stop, by_hand=by_hand)
             ctx.fence()  # the lock may have been lost while the last rows ran: then the results are not ours
         except LockLost:
-            return FileOutcome(path, "lock-lost", mode=mode, run_id=run.run_id)
+            return FileOutcome(path, FileStatus.LOCK_LOST, mode=mode, run_id=run.run_id)
         progress.finish()
         by_row = {**earlier, **engine.results}
         results = [by_row[row.number] for row in sheet.rows if row.number in by_row]
-        outcome = FileOutcome(path, "processed", mode=mode, results=results,
+        outcome = FileOutcome(path, FileStatus.PROCESSED, mode=mode, results=results,
                               counts=Counter(r.outcome for r in results),
                               email_to=list(dict.fromkeys(sheet.email_to + settings.mail_to)),
                               audit_path=audit.path, backups=None if ctx.preview else backups.folder, run_id=run.run_id,
                               by_hand=by_hand)
         note = ""
         if engine.halt_reason == DAILY:
-            outcome.status = "paused"
+            outcome.status = FileStatus.PAUSED
             outcome.resume_after = _next_midnight_utc()
             journal.set_status(run.run_id, PAUSED, outcome.resume_after.isoformat())
             note = ("Alma's daily API allowance ran out; the rows marked Not run continue after midnight UTC."
                     + (" Run the same command again then, or put the file in the inbox folder." if by_hand else ""))
         elif engine.halt_reason in (OUTAGE, KEY):
             # Not rejected, not done: the file waits and runs again (the watcher retries it after WAIT_RETRY).
-            outcome.status = "waiting"
+            outcome.status = FileStatus.WAITING
             outcome.reason_kind = "key" if engine.halt_reason == KEY else "outage"
             outcome.reason = alma_trouble(engine.halt_error, settings)
             outcome.resume_after = datetime.now(timezone.utc) + WAIT_RETRY
@@ -249,13 +249,13 @@ def process_file(path: Path, settings: Settings, *, preview: bool | None = None,
                 return outcome
             outcome.email_to = list(settings.mail_to)
         elif engine.stopped:
-            outcome.status = "stopped"
+            outcome.status = FileStatus.STOPPED
             note = "The processor was stopped; the rows marked Not run continue when it starts again."
         else:
             journal.set_status(run.run_id, FINISHED)
         finished = datetime.now()
         kind = "PREVIEW" if mode is Mode.PREVIEW else "results"
-        if outcome.status in ("paused", "stopped", "waiting"):
+        if outcome.status in (FileStatus.PAUSED, FileStatus.STOPPED, FileStatus.WAITING):
             kind = f"PARTIAL {kind}"  # not final: the rows marked Not run continue later
         target = unique_path(settings.outbox_dir, results_name(path.name, kind, finished), ".xlsx")
         journal.note_attempt(run.run_id, client.stats.calls, force=True)
@@ -264,7 +264,7 @@ def process_file(path: Path, settings: Settings, *, preview: bool | None = None,
                        started, finished, run.run_id, client.stats.calls, note,
                        attempts=attempts, total_calls=total_calls, total_seconds=total_seconds)
         outcome.results_path = write_results(target, sheet, results, info)
-        if outcome.status == "waiting":
+        if outcome.status is FileStatus.WAITING:
             _write_waiting(waiting_file, outcome)
         else:
             progress_file_cleanup(waiting_file)

@@ -7,33 +7,33 @@ the bib in Alma before anything is written.
 """
 from __future__ import annotations
 
-from .actions import Task
 from .config import Settings
 from .ids import mms_id_from_bib_id
-from .model import Action, Sheet
+from .model import Action, Row, Sheet, Task
 
 
 def plan(sheet: Sheet, settings: Settings) -> list[Task]:
-    tasks = []
-    for row in sheet.rows:
-        if row.action is None:
-            continue  # validation refuses such a file; nothing to plan
-        task = Task(
-            row=row,
-            action=row.action,
-            mms_id=row.mms_id,
-            portfolio_id=row.portfolio_id,
-            target_mms_id=row.target_mms_id,
-            target_portfolio_id=row.target_portfolio_id,
-            po_line=row.po_line,
-            bib_handling=row.bib_handling or settings.bib_handling,
-        )
-        if not task.mms_id and row.voyager_bib_id and row.action is not Action.KEEP:
-            if settings.mms_id_suffix:
-                task.mms_id = mms_id_from_bib_id(row.voyager_bib_id, settings.mms_id_suffix)
-                task.mms_id_source = "rule"
-            elif settings.other_system_id_pattern:
-                task.other_system_id = settings.other_system_id_pattern.replace("{bib_id}", row.voyager_bib_id)
-                task.mms_id_source = "other_system_id"
-        tasks.append(task)
-    return tasks
+    """One task per row that has an action (validation refuses a file with any other row)."""
+    return [_task(row, row.action, settings) for row in sheet.rows if row.action is not None]
+
+
+def _task(row: Row, action: Action, settings: Settings) -> Task:
+    mms_id, other_system_id, source = row.mms_id, None, "sheet"
+    if not mms_id and row.voyager_bib_id and action is not Action.KEEP:
+        if settings.mms_id_suffix:
+            mms_id, source = mms_id_from_bib_id(row.voyager_bib_id, settings.mms_id_suffix), "rule"
+        elif settings.other_system_id_pattern:
+            other_system_id = settings.other_system_id_pattern.replace("{bib_id}", row.voyager_bib_id)
+            source = "other_system_id"
+    return Task(
+        row=row,
+        action=action,
+        mms_id=mms_id,
+        portfolio_id=row.portfolio_id,
+        target_mms_id=row.target_mms_id,
+        target_portfolio_id=row.target_portfolio_id,
+        po_line=row.po_line,
+        bib_handling=row.bib_handling or settings.bib_handling,
+        other_system_id=other_system_id,
+        mms_id_source=source,
+    )

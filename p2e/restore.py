@@ -199,7 +199,7 @@ def restore(results_path: Path, settings: Settings, stream=None) -> int:
     run_id = read_summary(results_path).get("Run ID", "").strip()
     if not run_id:
         raise ValueError(f"{name} has no Run ID on its Summary sheet: is it a results workbook from this processor?")
-    journal = Journal(settings.state_dir / "journal.sqlite3")
+    journal = Journal.in_state_dir(settings)
     try:
         known = journal.knows_run(run_id)
         written = journal.written_rows(run_id)
@@ -227,8 +227,7 @@ def restore(results_path: Path, settings: Settings, stream=None) -> int:
     when = datetime.now()
     stem = safe_file_name(results_path.stem, f" - restore {when:%Y-%m-%d %H%M}", limit=STEM_BYTES)
     audit = AuditLog(settings.outbox_dir / "audit" / f"{stem}.jsonl", settings.secrets())
-    client = AlmaClient(settings.base_url, settings.alma_api_key, rate_limit=settings.rate_limit,
-                        timeout=settings.http_timeout, max_retries=settings.max_retries, audit=audit)
+    client = AlmaClient.from_settings(settings, audit=audit)
     restorer = Restorer(client, settings.state_dir / "restored.json")
     done: list[Restored] = []
     try:

@@ -119,12 +119,12 @@ def test_the_api_key_never_reaches_output_logs_or_workbooks(start_sandbox, setti
 
 
 def test_exit_code_is_one_when_a_row_failed(start_sandbox, settings_for, workbook_for):
-    from p2e.sandbox import AlmaError
+    from p2e.sandbox import SandboxError
 
     sb, library = start_sandbox(rows=6, mix="delete-only")
 
     def refuse(**_):  # Alma refuses every delete with a business error
-        raise AlmaError("60124", "Portfolio cannot be deleted.")
+        raise SandboxError("60124", "Portfolio cannot be deleted.")
 
     sb._delete_portfolio = refuse
     outcome = process_file(workbook_for(library), settings_for(sb), stream=None)

@@ -4,6 +4,7 @@ The client knows HTTP and Alma's conventions and nothing about spreadsheets.
 
 >>> client = AlmaClient("https://api-na.hosted.exlibrisgroup.com", "l8xx...")   # doctest: +SKIP
 >>> bib = client.get_bib("99553996612205899")                                   # doctest: +SKIP
+>>> client = AlmaClient.from_settings(settings, read_only=True)   # the processor's way   # doctest: +SKIP
 
 Behaviour worth knowing:
 
@@ -25,10 +26,13 @@ import random
 import threading
 import time
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import requests
 from requests.adapters import HTTPAdapter
+
+if TYPE_CHECKING:  # the settings are only read here, never imported at run time: this package knows HTTP only
+    from ..config import Settings
 
 from .errors import (
     AlmaAuthError,
@@ -167,6 +171,19 @@ class AlmaClient:
         self.session.mount("https://", adapter)
         self.session.headers.update({"Authorization": f"apikey {api_key}", "Accept": "application/json"})
         self._secret = api_key
+
+    @classmethod
+    def from_settings(cls, settings: "Settings", **options: Any) -> "AlmaClient":
+        """The client for the configured Alma: its address, key, rate limit, time-out and retries.
+
+        ``options`` (``read_only``, ``audit``, ``pool_size``, ...) are passed on. Stops with a
+        :class:`~p2e.config.ConfigError` when the key or the address is missing.
+        """
+        settings.require_alma()
+        base_url, api_key = settings.base_url, settings.alma_api_key
+        assert base_url and api_key  # require_alma() stopped otherwise
+        return cls(base_url, api_key, rate_limit=settings.rate_limit, timeout=settings.http_timeout,
+                   max_retries=settings.max_retries, **options)
 
     # -- context --------------------------------------------------------------------------
     def for_row(self, row_number: int | None) -> "_RowContext":

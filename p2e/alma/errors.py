@@ -12,9 +12,8 @@ code, message and tracking ID so they reach the results workbook and the audit l
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from xml.etree import ElementTree
-
-from ..model import AlmaErrorInfo
 
 # Codes Alma uses for "that record does not exist" (shared/notes/alma-api.md).
 NOT_FOUND_CODES = {
@@ -25,6 +24,19 @@ NOT_FOUND_CODES = {
     "401871",  # PO line not found
     "60151",  # bib e-collection not found
 }
+
+
+@dataclass(slots=True)
+class AlmaErrorInfo:
+    """What Alma said when it refused: kept for the results workbook and the audit log."""
+
+    code: str
+    message: str
+    tracking_id: str = ""
+
+    def __str__(self) -> str:
+        text = f"{self.code}: {self.message}"
+        return text + (f" (tracking ID {self.tracking_id})" if self.tracking_id else "")
 
 
 class AlmaError(Exception):

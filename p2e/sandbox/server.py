@@ -29,7 +29,7 @@ from urllib.parse import parse_qsl, urlsplit
 from xml.etree import ElementTree as ET
 from xml.sax.saxutils import escape
 
-from .store import AlmaError, Store
+from .store import SandboxError, Store
 
 API_KEY = "sandbox-rw-key"
 READONLY_KEY = "sandbox-ro-key"
@@ -409,7 +409,7 @@ class Sandbox:
             except OSError:
                 pass
             return
-        except AlmaError as err:
+        except SandboxError as err:
             reply = self._error_reply(err.status, err.code, err.message, as_json)
         except Exception as exc:  # a sandbox bug: answer like Alma's 500, keep serving
             reply = self._error_reply(500, "401652", f"General Error - An error has occurred while processing the request. ({exc})", as_json)
@@ -546,9 +546,9 @@ class Sandbox:
         try:
             value = int(raw)
         except ValueError:
-            raise AlmaError("40166410", f"The parameter {name} is invalid: {raw}.")
+            raise SandboxError("40166410", f"The parameter {name} is invalid: {raw}.")
         if value < 0 or (maximum is not None and value > maximum):
-            raise AlmaError("40166410", f"The parameter {name} is invalid: {raw}. Valid values are 0-{maximum}.")
+            raise SandboxError("40166410", f"The parameter {name} is invalid: {raw}. Valid values are 0-{maximum}.")
         return value
 
     @staticmethod
@@ -565,7 +565,7 @@ class Sandbox:
                 return data if isinstance(data, dict) else {}
             return xml_to_json(body)
         except (ValueError, ET.ParseError) as exc:
-            raise AlmaError("401676", f"Request body is not valid: {exc}.")
+            raise SandboxError("401676", f"Request body is not valid: {exc}.")
 
     def _test(self, method: str, **_: Any) -> _Reply:
         return _Reply(200, {"result": f"{method} request succeeded"}, xml_root="test")
@@ -578,12 +578,12 @@ class Sandbox:
 
     def _put_bib(self, params: dict, body: bytes, headers: Any, **_: Any) -> _Reply:
         if self._is_json_body(headers, body):
-            raise AlmaError("60105", "JSON is not supported for this API.")
+            raise SandboxError("60105", "JSON is not supported for this API.")
         return _Reply(200, self.store.put_bib(params["mms_id"], body.decode("utf-8")), xml_root="bib")
 
     def _create_bib(self, query: dict, body: bytes, headers: Any, **_: Any) -> _Reply:
         if self._is_json_body(headers, body):
-            raise AlmaError("60105", "JSON is not supported for this API.")
+            raise SandboxError("60105", "JSON is not supported for this API.")
         return _Reply(200, self.store.create_bib(body.decode("utf-8"), query.get("from_nz_mms_id") or ""), xml_root="bib")
 
     def _delete_bib(self, params: dict, query: dict, **_: Any) -> _Reply:
@@ -592,10 +592,10 @@ class Sandbox:
 
     def _bib_op(self, params: dict, query: dict, body: bytes, headers: Any, **_: Any) -> _Reply:
         if body.strip() and self._is_json_body(headers, body):
-            raise AlmaError("60105", "JSON is not supported for this API.")
+            raise SandboxError("60105", "JSON is not supported for this API.")
         op = query.get("op") or ""
         if op != "unlink_from_nz":
-            raise AlmaError("402203" if not params["mms_id"].isdigit() else "40166410",
+            raise SandboxError("402203" if not params["mms_id"].isdigit() else "40166410",
                             f"The parameter op is invalid: {op or '(missing)'}. Supported: unlink_from_nz.")
         return _Reply(200, self.store.unlink_from_nz(params["mms_id"]), xml_root="bib")
 
@@ -613,7 +613,7 @@ class Sandbox:
     def _create_portfolio(self, params: dict, body: bytes, headers: Any, **_: Any) -> _Reply:
         entity = self._parse_entity(headers, body)
         if not entity:
-            raise AlmaError("60164", "Portfolio metadata is missing or not valid.")
+            raise SandboxError("60164", "Portfolio metadata is missing or not valid.")
         return _Reply(200, self.store.create_portfolio(params["mms_id"], entity), xml_root="portfolio")
 
     def _get_portfolio(self, params: dict, **_: Any) -> _Reply:
@@ -622,7 +622,7 @@ class Sandbox:
     def _put_portfolio(self, params: dict, body: bytes, headers: Any, **_: Any) -> _Reply:
         entity = self._parse_entity(headers, body)
         if not entity:
-            raise AlmaError("60164", "Portfolio metadata is missing or not valid.")
+            raise SandboxError("60164", "Portfolio metadata is missing or not valid.")
         return _Reply(200, self.store.update_portfolio(params["mms_id"], params["portfolio_id"], entity), xml_root="portfolio")
 
     def _delete_portfolio(self, params: dict, query: dict, **_: Any) -> _Reply:

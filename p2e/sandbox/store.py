@@ -2,8 +2,8 @@
 
 Records are kept compact (the seed format, see :mod:`p2e.sandbox.seed`) and rendered to the
 JSON Alma publishes only when asked, so a 100,000-row library fits in modest memory. Every
-business rule the P2E processor depends on lives here, behind one lock, and every refusal is an
-:class:`AlmaError` carrying Alma's own error code and message.
+business rule the P2E processor depends on lives here, behind one lock, and every refusal is
+a :class:`SandboxError` carrying Alma's own error code and message.
 
 >>> s = Store({"bibs": [{"mms_id": "99123412205899", "title": "A title"}]})
 >>> s.get_bib("99123412205899")["title"]
@@ -11,7 +11,7 @@ business rule the P2E processor depends on lives here, behind one lock, and ever
 >>> s.get_bib("banana")
 Traceback (most recent call last):
 ...
-p2e.sandbox.store.AlmaError: 402204 Input parameters mmsId banana is not numeric.
+p2e.sandbox.store.SandboxError: 402204 Input parameters mmsId banana is not numeric.
 """
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ LOCAL_ONLY_PUT = ("material_type",)
 LOCAL_ONLY_LINKING = ("url_type", "dynamic_url", "static_url")
 
 
-class AlmaError(Exception):
+class SandboxError(Exception):
     """A refusal as Alma words it: HTTP status, errorCode (always a string) and errorMessage."""
 
     def __init__(self, code: str, message: str, status: int = 400):
@@ -170,11 +170,11 @@ class Store:
                       message: str | None = None) -> dict:
         if not mms_id.isdigit():
             if numeric_code == "402204":
-                raise AlmaError("402204", f"Input parameters mmsId {mms_id} is not numeric.")
-            raise AlmaError(numeric_code, message or "The MMS ID is not valid.")
+                raise SandboxError("402204", f"Input parameters mmsId {mms_id} is not numeric.")
+            raise SandboxError(numeric_code, message or "The MMS ID is not valid.")
         rec = self.bibs.get(mms_id)
         if rec is None:
-            raise AlmaError(code, message or f"Input parameters mmsId {mms_id} is not valid.")
+            raise SandboxError(code, message or f"Input parameters mmsId {mms_id} is not valid.")
         return rec
 
     def open_po_lines(self, mms_id: str) -> list[str]:
@@ -447,7 +447,7 @@ class Store:
             if params.get("mms_id") not in (None, ""):
                 ids = [i.strip() for i in params["mms_id"].split(",") if i.strip()]
                 if not ids or len(ids) > 100 or not all(i.isdigit() for i in ids):
-                    raise AlmaError("402203", "Input parameter mmsId list is not valid.")
+                    raise SandboxError("402203", "Input parameter mmsId list is not valid.")
                 found = [self.bibs[i] for i in dict.fromkeys(ids) if i in self.bibs]
             elif params.get("other_system_id") not in (None, ""):
                 found = [self.bibs[m] for m in dict.fromkeys(self._other_ids.get(params["other_system_id"], ())) if m in self.bibs]
@@ -457,7 +457,7 @@ class Store:
                 found = [self.bibs[m] for m in self._linked.get(value, ())
                          if m in self.bibs and (self.bibs[m].get("linked_record_id") or {}).get("type") == kind]
             else:
-                raise AlmaError("401652", "General Error - An error has occurred while processing the request.")
+                raise SandboxError("401652", "General Error - An error has occurred while processing the request.")
             if not found:
                 return {"total_record_count": 0}
             return {"bib": [self.render_bib(b, view, expand) for b in found], "total_record_count": len(found)}
@@ -465,19 +465,19 @@ class Store:
     def delete_bib(self, mms_id: str, override: str = "false") -> None:
         with self.lock:
             if str(override).lower() not in ("true", "false"):
-                raise AlmaError("401873", "Input parameter mms_id or parameter override is not valid.")
+                raise SandboxError("401873", "Input parameter mms_id or parameter override is not valid.")
             rec = self._bib_or_error(mms_id)
             link = rec.get("linked_record_id") or {}
             if link.get("type") == "CZ":
-                raise AlmaError("40166454", "Delete Bib error. Community Zone Bib cannot be deleted.")
+                raise SandboxError("40166454", "Delete Bib error. Community Zone Bib cannot be deleted.")
             inv = self.inventory_of(mms_id)
             if inv["portfolios"] or inv["holdings"]:
-                raise AlmaError("4022020", "Delete Bib error. The record has inventory (holdings or portfolios) attached.")
+                raise SandboxError("4022020", "Delete Bib error. The record has inventory (holdings or portfolios) attached.")
             if inv["open_po_lines"]:
-                raise AlmaError("4022020", f"Delete Bib error. The record cannot be deleted as it has associated PO-line(s): "
+                raise SandboxError("4022020", f"Delete Bib error. The record cannot be deleted as it has associated PO-line(s): "
                                            f"{', '.join(inv['open_po_lines'])}.")
             if link.get("type") == "NZ" and self.nz_bib_delete == "retain":
-                raise AlmaError("4022020", "Delete Bib error. The record is linked to the Network Zone; unlink it first (op=unlink_from_nz).")
+                raise SandboxError("4022020", "Delete Bib error. The record is linked to the Network Zone; unlink it first (op=unlink_from_nz).")
             self._remove_bib(mms_id)
 
     def _remove_bib(self, mms_id: str) -> None:
@@ -492,7 +492,7 @@ class Store:
             rec = self._bib_or_error(mms_id)
             link = rec.get("linked_record_id") or {}
             if link.get("type") != "NZ":
-                raise AlmaError("401652", "General Error - The record is not linked to the Network Zone.")
+                raise SandboxError("401652", "General Error - The record is not linked to the Network Zone.")
             self._drop_bib_index(rec)
             rec = self._mutable(self.bibs, mms_id)
             rec["linked_record_id"] = {"value": None, "type": None}
@@ -504,7 +504,7 @@ class Store:
         with self.lock:
             rec = self._bib_or_error(mms_id)
             if (rec.get("linked_record_id") or {}).get("type") == "CZ":
-                raise AlmaError("40166454", "Error - Not supported from the community zone.")
+                raise SandboxError("40166454", "Error - Not supported from the community zone.")
             fields = _parse_bib_xml(xml_body)
             self._drop_bib_index(rec)
             rec = self._mutable(self.bibs, mms_id)
@@ -527,7 +527,7 @@ class Store:
         with self.lock:
             fields = _parse_bib_xml(xml_body)
             if not fields.get("marcxml"):
-                raise AlmaError("402203", "Input record is not valid: the bib has no <record>.")
+                raise SandboxError("402203", "Input record is not valid: the bib has no <record>.")
             mms = self._new_id("99", lambda c: c in self.bibs or c in self.deleted_bibs)
             marc = re.sub(r'<controlfield tag="001">[^<]*</controlfield>', f'<controlfield tag="001">{mms}</controlfield>', fields["marcxml"])
             if '<controlfield tag="001">' not in marc:
@@ -561,14 +561,14 @@ class Store:
             self._bib_or_error(mms_id)
             rec = self.holdings.get(holding_id)
             if rec is None or rec["mms_id"] != mms_id:
-                raise AlmaError("401689", "Holdings ID is not valid.")
+                raise SandboxError("401689", "Holdings ID is not valid.")
             return self.render_holding(rec)
 
     # ------------------------------------------------------------------ portfolios
     def _portfolio_or_error(self, mms_id: str, pid: str) -> dict:
         rec = self.portfolios.get(pid)
         if rec is None or rec["mms_id"] != mms_id:
-            raise AlmaError("60123", "Failed to find the Portfolio ID.")
+            raise SandboxError("60123", "Failed to find the Portfolio ID.")
         return rec
 
     def list_portfolios(self, mms_id: str, limit: int = 10, offset: int = 0) -> dict:
@@ -597,17 +597,17 @@ class Store:
             sid = _val(ec.get("service"))
             if not standalone:
                 if cid not in self.e_collections:
-                    raise AlmaError("60121", "Failed to find the Collection ID.")
+                    raise SandboxError("60121", "Failed to find the Collection ID.")
                 if sid and self._services.get(sid) != cid:
-                    raise AlmaError("60122", "Failed to find the Service ID.")
+                    raise SandboxError("60122", "Failed to find the Service ID.")
             else:
                 cid = sid = ""
             pol = _val(body.get("po_line"))
             if pol and pol not in self.po_lines:
-                raise AlmaError("60172", "The PO line reference is not valid.")
+                raise SandboxError("60172", "The PO line reference is not valid.")
             avail = _val(body.get("availability")) or "11"
             if avail not in AVAILABILITY_DESC:
-                raise AlmaError("60161", "The availability code is not valid.")
+                raise SandboxError("60161", "The availability code is not valid.")
             url = (body.get("linking_details") or {}).get("url") or (body.get("linking_details") or {}).get("static_url") or ""
             if url.startswith("jkey="):
                 url = url[5:]
@@ -630,10 +630,10 @@ class Store:
             rec = self._portfolio_or_error(mms_id, pid)
             pol = _val(body.get("po_line"))
             if pol and pol not in self.po_lines:
-                raise AlmaError("60172", "The PO line reference is not valid.")
+                raise SandboxError("60172", "The PO line reference is not valid.")
             avail = _val(body.get("availability")) or "11"
             if avail not in AVAILABILITY_DESC:
-                raise AlmaError("60161", "The availability code is not valid.")
+                raise SandboxError("60161", "The availability code is not valid.")
             current = self.render_portfolio(rec)
             local = bool(rec.get("is_local", True))
             put: dict[str, Any] = {}
@@ -673,7 +673,7 @@ class Store:
     def delete_portfolio(self, mms_id: str, pid: str, bib: str = "retain") -> None:
         with self.lock:
             if bib not in BIB_HANDLING:
-                raise AlmaError("40166410", f"The parameter bib is invalid: {bib}. Valid values are retain, suppress, delete.")
+                raise SandboxError("40166410", f"The parameter bib is invalid: {bib}. Valid values are retain, suppress, delete.")
             self._bib_or_error(mms_id, code="60221", numeric_code="60221", message="The MMS ID is not valid.")
             rec = self._portfolio_or_error(mms_id, pid)
             del self.portfolios[pid]
@@ -702,22 +702,22 @@ class Store:
         with self.lock:
             rec = self.po_lines.get(number)
             if rec is None:
-                raise AlmaError("401871", f"Po-Line {number} not found.")
+                raise SandboxError("401871", f"Po-Line {number} not found.")
             return self.render_pol(rec)
 
     def search_pols(self, q: str = "", status: str = "ALL", limit: int = 10, offset: int = 0) -> dict:
         status = (status or "ALL").upper()
         if status not in ("ALL", "ALL_WITH_CLOSED", "ACTIVE", "CLOSED", "CANCELLED"):
-            raise AlmaError("40166410", f"The parameter status is invalid: {status}.")
+            raise SandboxError("40166410", f"The parameter status is invalid: {status}.")
         with self.lock:
             candidates: Iterable[dict]
             field = value = ""
             if q:
                 if "~" not in q:
-                    raise AlmaError("40188600", f"Search query parameter {q} is not supported.")
+                    raise SandboxError("40188600", f"Search query parameter {q} is not supported.")
                 field, value = q.split("~", 1)
                 if field not in ("mms_id", "number", "po_number", "title", "all"):
-                    raise AlmaError("40188600", f"Search query parameter {field} is not supported.")
+                    raise SandboxError("40188600", f"Search query parameter {field} is not supported.")
             if field == "mms_id":
                 candidates = [self.po_lines[n] for n in self._bib_pols.get(value, ())]
             elif field == "number":
@@ -750,20 +750,20 @@ class Store:
         with self.lock:
             rec = self.po_lines.get(number)
             if rec is None:
-                raise AlmaError("401871", "PO Line not found.")
+                raise SandboxError("401871", "PO Line not found.")
             if not body:
-                raise AlmaError("401676", "Request body not found.")
+                raise SandboxError("401676", "Request body not found.")
             rec = self._mutable(self.po_lines, number)
             current_mms = rec.get("mms_id") or ""
             new_mms = _val((body.get("resource_metadata") or {}).get("mms_id")) or current_mms
             if new_mms != current_mms and self.pol_relink == "accepted":
                 target = self.bibs.get(new_mms)
                 if target is None:
-                    raise AlmaError("401876", f"Failed to update PO Line. The MMS ID {new_mms} is not valid.")
+                    raise SandboxError("401876", f"Failed to update PO Line. The MMS ID {new_mms} is not valid.")
                 cur = self.bibs.get(current_mms) or {}
                 if (cur.get("linked_record_id") or {}).get("type") == "CZ" and self.pol_relink_from_cz == "refused":
                     # Alma's UI: "Relink" cannot be used when the POL is linked to Community Zone records
-                    raise AlmaError("401876", "Failed to update PO Line. A PO line linked to a Community Zone record cannot be relinked.")
+                    raise SandboxError("401876", "Failed to update PO Line. A PO line linked to a Community Zone record cannot be relinked.")
                 if current_mms and number in self._bib_pols.get(current_mms, []):
                     self._bib_pols[current_mms].remove(number)
                 self._bib_pols.setdefault(new_mms, []).append(number)
@@ -788,7 +788,7 @@ class Store:
         with self.lock:
             rec = self.e_collections.get(cid)
             if rec is None:
-                raise AlmaError("60121", "Failed to find the Collection ID.")
+                raise SandboxError("60121", "Failed to find the Collection ID.")
             return self.render_collection(rec)
 
     # ------------------------------------------------------------------ dump
@@ -828,10 +828,10 @@ def _parse_bib_xml(text: str) -> dict:
     try:
         root = ET.fromstring(text.encode("utf-8") if isinstance(text, str) else text)
     except ET.ParseError as exc:
-        raise AlmaError("402203", f"Input XML is not valid: {exc}.")
+        raise SandboxError("402203", f"Input XML is not valid: {exc}.")
     root_tag = root.tag.split("}")[-1]
     if root_tag != "bib":
-        raise AlmaError("402203", "Input XML is not valid: the root element must be <bib>.")
+        raise SandboxError("402203", "Input XML is not valid: the root element must be <bib>.")
     out: dict[str, Any] = {}
     for name in ("suppress_from_publishing", "suppress_from_external_search"):
         el = root.find(name)

@@ -10,14 +10,14 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from p2e.actions import Task
-from p2e.engine import DAILY_NOT_RUN_BY_HAND, conflict_groups
-from p2e.model import Action, Row
+from p2e.model import Action, Row, Task
 from p2e.pipeline import process_file
+from p2e.run.engine import conflict_groups
+from p2e.run.outcomes import DAILY_NOT_RUN_BY_HAND
 
-from .test_pipeline import results_rows
+from .conftest import results_rows
 
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = Path(__file__).resolve().parents[2]
 
 
 def applied_deletes(requests: list[dict]) -> Counter:

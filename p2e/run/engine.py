@@ -19,23 +19,13 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from .actions import PendingDelete, RunContext, Task, run_task, verify_deletes
-from .alma.errors import AlmaAuthError, AlmaError, AlmaUnavailable, DailyThresholdReached
-from .model import Action, Outcome, RowResult
-from .progress import Progress
-
-# The Details of a row that did not run. The Result column already says "Not run", so these do not.
-DAILY_NOT_RUN = "Alma's daily API allowance is used up; the rest of this file runs automatically after midnight UTC."
-DAILY_NOT_RUN_BY_HAND = ("Alma's daily API allowance is used up. To finish the rest, run the same command again after "
-                         "midnight UTC, or put the file in the inbox folder.")
-STOPPED_NOT_RUN = "The processor was stopped before this row; it runs when the processor starts again."
-OUTAGE_NOT_RUN = ("Alma could not be reached (an outage, not a refusal of this row), so this row was not started. "
-                  "It runs when Alma answers again.")
-OUTAGE_INTERRUPTED = ("Alma stopped answering while this row ran (an outage, not a refusal of this row). Anything "
-                      "already sent is read back, and the row is finished, when Alma answers again.")
-KEY_NOT_RUN = ("Alma refused the API key, so this row was not run. It runs once the key in the settings is put "
-               "right; nothing was changed on this row.")
-BY_HAND_AGAIN = " (Run the same command again, or put the file in the inbox folder.)"
+from ..alma.errors import AlmaAuthError, AlmaError, AlmaUnavailable, DailyThresholdReached
+from ..model import Action, Outcome, RowResult, Task
+from ..progress import Progress
+from . import outcomes as say
+from .actions import run_task
+from .context import PendingDelete, RowInterrupted, RunContext
+from .verify import verify_deletes
 
 # Alma calls a row may still make once it starts (reads, writes, read-backs), counted against
 # the daily reserve before it starts, so that rows already running cannot overshoot it.
@@ -140,21 +130,23 @@ def run_tasks(ctx: RunContext, tasks: list[Task], *, workers: int = 4, window: i
     def not_run_text(started: bool = False) -> str:
         reason = report.halt_reason if halt.is_set() else STOPPED
         if reason == DAILY:
-            return DAILY_NOT_RUN_BY_HAND if by_hand else DAILY_NOT_RUN
+            return say.DAILY_NOT_RUN_BY_HAND if by_hand else say.DAILY_NOT_RUN
         if reason == OUTAGE:
-            text = OUTAGE_INTERRUPTED if started else OUTAGE_NOT_RUN
+            text = say.OUTAGE_INTERRUPTED if started else say.OUTAGE_NOT_RUN
         elif reason == KEY:
-            text = KEY_NOT_RUN
+            text = say.KEY_NOT_RUN
         else:
-            return STOPPED_NOT_RUN
-        return text + (BY_HAND_AGAIN if by_hand else "")
+            return say.STOPPED_NOT_RUN
+        return text + (say.BY_HAND_AGAIN if by_hand else "")
 
-    def not_run(task: Task, started: bool = False) -> None:
-        finish(RowResult(task.row, Outcome.NOT_RUN, not_run_text(started), mms_id=task.mms_id,
-                         portfolio_id=task.portfolio_id))
+    def not_run(task: Task, started: RowInterrupted | None = None) -> None:
+        """The row's "Not run" result; ``started``: it ran until this stopped it (with the IDs found by then)."""
+        mms_id, portfolio_id = (started.mms_id, started.portfolio_id) if started else (task.mms_id, task.portfolio_id)
+        finish(RowResult(task.row, Outcome.NOT_RUN, not_run_text(started is not None), mms_id=mms_id,
+                         portfolio_id=portfolio_id))
 
     def run_group(group: list[Task]) -> list[PendingDelete]:
-        pending = []
+        pending: list[PendingDelete] = []
         for task in group:
             if stop.is_set() or not allowance_for(ROW_CALLS.get(task.action, 4), task.row.number):
                 not_run(task)
@@ -162,9 +154,9 @@ def run_tasks(ctx: RunContext, tasks: list[Task], *, workers: int = 4, window: i
             ctx.fence()  # raises LockLost (out of the engine) once another watcher holds the inbox
             try:
                 outcome = run_task(ctx, task)
-            except AlmaError as exc:  # only what stops every row gets out of run_task
-                halt_for(halt_reason_of(exc), exc)
-                not_run(task, started=True)
+            except RowInterrupted as stopped:  # only what stops every row gets out of run_task
+                halt_for(halt_reason_of(stopped.error), stopped.error)
+                not_run(task, started=stopped)
                 continue
             finally:
                 ctx.journal.note_attempt(ctx.run_id, ctx.client.stats.calls)  # a crash later still counts these
@@ -189,7 +181,7 @@ def run_tasks(ctx: RunContext, tasks: list[Task], *, workers: int = 4, window: i
 
     def run_window(groups_in_window: list[list[Task]]) -> None:
         window_tasks = [t for g in groups_in_window for t in g]
-        wanted = [m for t in window_tasks if t.action.value != "keep" for m in (t.mms_id, t.target_mms_id) if m]
+        wanted = [m for t in window_tasks if t.action is not Action.KEEP for m in (t.mms_id, t.target_mms_id) if m]
         if stop.is_set() or not allowance_for(1 + len(wanted) // 100):
             for task in window_tasks:
                 not_run(task)
@@ -212,9 +204,7 @@ def run_tasks(ctx: RunContext, tasks: list[Task], *, workers: int = 4, window: i
             why = {DAILY: "the daily API allowance ran out", KEY: "Alma refused the API key"}.get(
                 halt_reason_of(exc), "Alma stopped answering (an outage)")
             for item in pending:
-                finish(RowResult(item.task.row, Outcome.NOT_RUN,
-                                 f"Alma accepted the delete of portfolio {item.portfolio_id}, but {why} before it "
-                                 "could be read back; it is read back when this file runs again.",
+                finish(RowResult(item.task.row, Outcome.NOT_RUN, say.delete_not_read_back(item.portfolio_id, why),
                                  mms_id=item.mms_id, portfolio_id=item.portfolio_id, backup=item.backup), final=False)
         ctx.forget(wanted)
 
