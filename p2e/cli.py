@@ -47,17 +47,10 @@ def cmd_run(args) -> int:
     print(outcome.summary())
     if settings.smtp_host and outcome.email_to:
         from .logs import setup_logging
-        from .notify import MailQueue, send_results
+        from .notify import Delivery
 
         setup_logging(settings, console_level=logging.WARNING)
-        queue = MailQueue(settings.state_dir / "mail-queue")
-        if outcome.status == "waiting":
-            from .waiting import queue_waiting_mail
-
-            if queue_waiting_mail(outcome, settings, queue):
-                queue.flush(settings)
-        else:
-            send_results(outcome, settings, queue)
+        Delivery(settings).tell(outcome)  # sent now; what cannot be sent waits in the mail queue
     return outcome.exit_code
 
 
