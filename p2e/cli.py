@@ -20,7 +20,6 @@ import sys
 from pathlib import Path
 
 from .config import ConfigError, Settings, load_settings
-from .model import FileStatus
 from .pipeline import EXIT_OK, EXIT_REJECTED, check_file, process_file
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -48,17 +47,10 @@ def cmd_run(args) -> int:
     print(outcome.summary())
     if settings.smtp_host and outcome.email_to:
         from .logs import setup_logging
-        from .notify import MailQueue, send_results
+        from .notify import Delivery
 
         setup_logging(settings, console_level=logging.WARNING)
-        queue = MailQueue(settings.state_dir / "mail-queue")
-        if outcome.status is FileStatus.WAITING:
-            from .waiting import queue_waiting_mail
-
-            if queue_waiting_mail(outcome, settings, queue):
-                queue.flush(settings)
-        else:
-            send_results(outcome, settings, queue)
+        Delivery(settings).tell(outcome)  # sent now; what cannot be sent waits in the mail queue
     return outcome.exit_code
 
 

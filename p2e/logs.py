@@ -13,6 +13,7 @@ in its arguments, or in the traceback of a logged exception.
 """
 from __future__ import annotations
 
+import enum
 import logging
 import logging.handlers
 import re
@@ -68,10 +69,11 @@ def log_path(settings: Settings) -> Path:
     return settings.state_dir / "logs" / "p2e.log"
 
 
-_STDERR = object()
+class _Console(enum.Enum):
+    STDERR = "the standard error stream as it is when setup_logging is called"
 
 
-def setup_logging(settings: Settings, *, console: TextIO | None | object = _STDERR, level: int = logging.INFO,
+def setup_logging(settings: Settings, *, console: TextIO | None | _Console = _Console.STDERR, level: int = logging.INFO,
                   console_level: int = logging.INFO) -> Path:
     """Send log records to ``STATE_DIR/logs/p2e.log`` (rotated) and to ``console``; return the file's path.
 
@@ -91,10 +93,9 @@ def setup_logging(settings: Settings, *, console: TextIO | None | object = _STDE
                                                         encoding="utf-8")
     file_handler.setFormatter(logging.Formatter(LOG_FORMAT))
     handlers: list[logging.Handler] = [file_handler]
-    if console is _STDERR:
-        console = sys.stderr
-    if console is not None:
-        stream_handler = logging.StreamHandler(console)
+    stream = sys.stderr if console is _Console.STDERR else console
+    if stream is not None:
+        stream_handler = logging.StreamHandler(stream)
         stream_handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
         stream_handler.setLevel(console_level)
         handlers.append(stream_handler)

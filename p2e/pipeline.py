@@ -32,7 +32,7 @@ from .progress import Progress
 from .report import AuditLog, RunInfo, results_name, unique_path, write_rejection, write_results
 from .run import DAILY, KEY, OUTAGE, RunContext, run_tasks
 from .validate import validate
-from .waiting import forget_told
+from .notify.waiting import forget_told
 
 # After an outage or a refused API key, the file is tried again this long after (by the watcher).
 WAIT_RETRY = timedelta(minutes=5)

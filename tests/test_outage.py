@@ -13,9 +13,8 @@ from pathlib import Path
 
 from p2e.journal import PAUSED, Journal
 from p2e.watch import Folders, watch
-from tests.test_notify import free_port, smtp_server  # noqa: F401  (fixture)
+from tests.conftest import free_port, mail_settings, make_due, outbox, staff_files
 from tests.test_pipeline import results_rows
-from tests.test_watch import SYSTEMS, mail_settings, outbox, staff_files
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -32,16 +31,6 @@ def deletes_applied(sb) -> Counter:
     """DELETEs Alma carried out: answered 204, or applied with the answer lost (not refused by the outage)."""
     return Counter(r["path"] for r in sb.requests
                    if r["method"] == "DELETE" and (r["status"] == 204 or r["error_code"] == "DROPPED"))
-
-
-def make_due(settings) -> None:
-    """Pretend the back-off has passed: the waiting run is due now."""
-    journal = Journal(Path(settings.state_dir) / "journal.sqlite3")
-    try:
-        for run in journal.unfinished_runs():
-            journal.set_status(run.run_id, run.status, (datetime.now(timezone.utc) - timedelta(seconds=1)).isoformat())
-    finally:
-        journal.close()
 
 
 # -- point 6: run by hand ----------------------------------------------------------------------
@@ -73,52 +62,6 @@ def test_run_with_alma_unreachable_says_where_it_tried_and_the_file_waits(start_
     assert f"Alma could not be reached at {nowhere}: " in output
     assert (tmp_path / "outbox" / "UIU P2E clean-up - WAITING.txt").is_file()
     assert not list((tmp_path / "outbox").glob("*.xlsx"))
-
-
-# -- point 6: the watcher ---------------------------------------------------------------------
-
-def test_the_watcher_keeps_a_file_alma_refuses_the_key_for_emails_once_and_runs_it_when_the_key_is_right(
-        start_sandbox, settings_for, workbook_for, smtp_server):
-    sb, library = start_sandbox(rows=5, mix="delete-only")
-    settings = mail_settings(settings_for, sb, smtp_server.port, alma_api_key="l8xx-wrong", max_retries=1)
-    workbook_for(library)
-    folders = Folders.of(settings)
-
-    assert watch(settings, once=True, settle_seconds=0.05) == 1
-    assert staff_files(folders.processing) == ["UIU P2E clean-up.xlsx"]
-    assert staff_files(folders.done) == [] and staff_files(folders.rejected) == []
-    waiting = Path(settings.outbox_dir) / "UIU P2E clean-up - WAITING.txt"
-    assert "Alma refused the API key" in waiting.read_text()
-    [mail] = smtp_server.messages
-    assert mail["To"] == SYSTEMS
-    assert mail["Subject"] == "P2E clean-up: UIU P2E clean-up.xlsx is waiting - Alma refused the API key"
-    assert "Alma refused the API key: " in mail.get_body(("plain",)).get_content()
-
-    # Tried again (cron's next watch --once, once the back-off has passed): still refused, no second email.
-    make_due(settings)
-    assert watch(settings, once=True, settle_seconds=0.05) == 1
-    make_due(settings)
-    assert watch(settings, once=True, settle_seconds=0.05) == 1
-    assert len(smtp_server.messages) == 1
-    assert staff_files(folders.processing) == ["UIU P2E clean-up.xlsx"]
-
-    # Now Alma is unreachable instead: a different reason, one more email.
-    settings.alma_api_key = sb.api_key
-    settings.base_url = f"http://127.0.0.1:{free_port()}"
-    make_due(settings)
-    assert watch(settings, once=True, settle_seconds=0.05) == 1
-    assert len(smtp_server.messages) == 2
-    assert smtp_server.messages[-1]["Subject"].endswith("is waiting - Alma could not be reached")
-
-    # The key and address are put right: the file runs, the WAITING file goes, the results are emailed.
-    settings.base_url = sb.url
-    make_due(settings)
-    assert watch(settings, once=True, settle_seconds=0.05) == 0
-    assert staff_files(folders.processing) == []
-    assert staff_files(folders.done)[0].startswith("UIU P2E clean-up - processed ")
-    assert not waiting.exists()
-    assert {r["Result"] for r in results_rows(outbox(settings, "results")[0])} == {"Done"}
-    assert smtp_server.messages[-1]["Subject"] == "P2E clean-up: UIU P2E clean-up.xlsx processed - 5 done"
 
 
 # -- point 7: an outage mid-run ---------------------------------------------------------------

@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import threading
 from pathlib import Path
 
-from .config import Settings
+from ..config import Settings
+from .compose import MailedOutcome, compose_waiting
+from .queue import MailQueue
 
 log = logging.getLogger("p2e.waiting")
 NOTICES = "waiting-notices.json"
@@ -26,7 +27,7 @@ def _path(settings: Settings) -> Path:
     return Path(settings.state_dir) / NOTICES
 
 
-def _read(path: Path) -> dict:
+def _read(path: Path) -> dict[str, str]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         return data if isinstance(data, dict) else {}
@@ -34,7 +35,7 @@ def _read(path: Path) -> dict:
         return {}
 
 
-def _write(path: Path, data: dict) -> None:
+def _write(path: Path, data: dict[str, str]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     temp.write_text(json.dumps(data), encoding="utf-8")
@@ -69,13 +70,7 @@ def forget_told(settings: Settings, run_id: str) -> None:
                 pass
 
 
-def subject_for_waiting(outcome) -> str:
-    name = re.sub(r"[\x00-\x1f\x7f]+", " ", outcome.source.name)
-    why = "Alma refused the API key" if outcome.reason_kind == "key" else "Alma could not be reached"
-    return f"P2E clean-up: {name} is waiting - {why}"
-
-
-def queue_waiting_mail(outcome, settings: Settings, queue, where: Path | None = None) -> bool:
+def queue_waiting_mail(outcome: MailedOutcome, settings: Settings, queue: MailQueue, where: Path | None = None) -> bool:
     """Queue the one email for a waiting file (to MAIL_TO); False when it was told already or cannot be."""
     if not settings.smtp_host or not outcome.email_to:
         log.warning("%s waits: %s (no email: %s).", outcome.source.name, outcome.reason,
@@ -84,10 +79,5 @@ def queue_waiting_mail(outcome, settings: Settings, queue, where: Path | None = 
     if not tell_once(settings, outcome.run_id, outcome.reason_kind):
         log.info("%s still waits (%s); the email about it was sent before.", outcome.source.name, outcome.reason_kind)
         return False
-    from .notify import compose
-
-    message = compose(outcome, settings, where)
-    del message["Subject"]
-    message["Subject"] = subject_for_waiting(outcome)
-    queue.put(message)
+    queue.put(compose_waiting(outcome, settings, where))
     return True

@@ -1,4 +1,4 @@
-"""Running it for real: `processor.py watch` as a process stopped by SIGTERM, and `run` emailing."""
+"""Running it for real: `processor.py watch` as a process stopped by SIGTERM or frozen, and `watch --once` refused."""
 from __future__ import annotations
 
 import os
@@ -7,32 +7,14 @@ import subprocess
 import sys
 import time
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
 from p2e.cli import PROJECT, main
-from p2e.config import KNOWN_KEYS, load_settings
+from p2e.config import load_settings
 from p2e.journal import Journal
 from p2e.watch import Folders, watch
-from tests.test_notify import smtp_server  # noqa: F401  (fixture)
-from tests.test_watch import outbox, results_rows, staff_files, wait_until, with_email_setting
-
-
-def write_config(tmp_path: Path, sb, **extra: str) -> Path:
-    values = {"ALMA_BASE_URL": sb.url, "ALMA_API_KEY": sb.api_key, "INBOX_DIR": str(tmp_path / "inbox"),
-              "OUTBOX_DIR": str(tmp_path / "outbox"), "STATE_DIR": str(tmp_path / "state"), "POLL_SECONDS": "0.2",
-              "SMTP_HOST": "", **extra}
-    config = tmp_path / "config.env"
-    config.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
-    for folder in ("inbox", "outbox", "state"):
-        (tmp_path / folder).mkdir(exist_ok=True)
-    return config
-
-
-def clean_environment() -> dict:
-    """This process's environment without any processor setting (the config file must decide)."""
-    return {k: v for k, v in os.environ.items() if k not in KNOWN_KEYS and not k.startswith(("ALMA_", "SMTP_", "MAIL_"))}
+from tests.conftest import clean_environment, outbox, results_rows, staff_files, wait_until, write_config
 
 
 @pytest.mark.skipif(os.name == "nt", reason="SIGTERM is how systemd stops the service; Windows uses Ctrl-Break")
@@ -78,28 +60,6 @@ def test_sigterm_finishes_the_row_in_flight_and_the_next_start_resumes(start_san
     assert len([r for r in sb.requests if r["method"] == "DELETE"]) - deletes == len(library.rows) - len(done_first)
     state = sb.state()
     assert not any(row["portfolio_id"] in state["portfolios"] for row in library.rows)
-
-
-def test_processor_run_also_emails_when_smtp_is_set(start_sandbox, tmp_path, smtp_server, capsys):
-    from p2e.sandbox import write_workbook
-
-    sb, library = start_sandbox(rows=5, mix="delete-only")
-    config = write_config(tmp_path, sb, SMTP_HOST="127.0.0.1", SMTP_PORT=str(smtp_server.port), SMTP_SECURITY="none",
-                          MAIL_FROM="p2e@library.example.edu")
-    path = with_email_setting(write_workbook(library, tmp_path / "by hand.xlsx"))
-    try:
-        assert main(["run", str(path), "--config", str(config)]) == 0
-    finally:
-        import logging
-
-        for handler in [h for h in logging.getLogger().handlers if getattr(h, "_p2e", False)]:
-            logging.getLogger().removeHandler(handler)
-            handler.close()
-    assert "Processed by hand.xlsx: 5 rows - 5 done." in capsys.readouterr().out
-    [message] = smtp_server.messages
-    assert message["Subject"] == "P2E clean-up: by hand.xlsx processed - 5 done"
-    assert smtp_server.attachment()[0] == outbox(load_settings(config), "results")[0].name
-    assert path.exists()  # `run` never moves the file it was given
 
 
 def test_watch_once_from_the_command_line_says_when_another_watcher_is_at_work(start_sandbox, tmp_path, capsys):
