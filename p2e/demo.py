@@ -41,7 +41,7 @@ def run_demo(project: Path, *, settings: Settings | None = None, rows: int = 12,
         print(outcome.summary(), file=stream)
         state = sandbox.state()
     gone = [r for r in outcome.results if r.outcome is Outcome.DONE and r.portfolio_id]
-    still_there = [r.portfolio_id for r in gone if r.portfolio_id in state["portfolios"]]
+    still_there = [r.portfolio_id for r in gone if r.portfolio_id and r.portfolio_id in state["portfolios"]]
     print("", file=stream)
     print(f"Checked the sandbox afterwards: {len(gone) - len(still_there)} of the {len(gone)} portfolios reported "
           "Done are gone from it" + (f"; still there: {', '.join(still_there)}" if still_there else "."), file=stream)

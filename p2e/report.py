@@ -336,7 +336,7 @@ def read_summary(path: Path) -> dict[str, str]:
     try:
         if "Summary" not in workbook.sheetnames:
             raise ValueError(f"{Path(path).name} has no Summary sheet: is it a results workbook from this processor?")
-        facts = {}
+        facts: dict[str, str] = {}
         for values in workbook["Summary"].iter_rows(min_row=1, max_row=40, max_col=2, values_only=True):
             if values and isinstance(values[0], str) and len(values) > 1 and values[1] is not None:
                 facts.setdefault(values[0], str(values[1]))

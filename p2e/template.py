@@ -200,7 +200,7 @@ def _actions(workbook, fmt) -> None:
         ws.set_column(col, col, width, fmt["text"] if is_id else None)
         write_text(ws, 0, col, header, fmt["header"])
         ws.write_comment(0, col, note, {"x_scale": 2.2, "y_scale": 1.6})
-        rule = {"validate": "any", "input_title": title[:32], "input_message": message[:255]}
+        rule: dict[str, object] = {"validate": "any", "input_title": title[:32], "input_message": message[:255]}
         if field_name == "action":
             rule = {"validate": "list", "source": ACTION_CHOICES, "input_title": title[:32],
                     "input_message": message[:255], "error_title": "Action",

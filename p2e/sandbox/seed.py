@@ -33,6 +33,7 @@ import os
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 SEED_FORMAT = "p2e-sandbox-seed/1"
 
@@ -134,7 +135,7 @@ def generate_library(rows: int, *, random_seed: int = 1, suffix: str = "12205899
         target_url = COLLECTIONS[ck][1].format(n=doc)
         url = PROXY + target_url
         oclc = f"(OCoLC)ocn{800_000_000 + bib}"
-        p2e_bib = {"mms_id": mms, "title": title, "author": author, "isbn": isbn,
+        p2e_bib: dict[str, Any] = {"mms_id": mms, "title": title, "author": author, "isbn": isbn,
                    "network_numbers": [other_id_prefix + bib_s, oclc], "url": url,
                    "originating_system_id": bib_s}
         pid_n += 1

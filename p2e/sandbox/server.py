@@ -396,7 +396,8 @@ class Sandbox:
             return
 
         logged_query = {k: v for k, v in query.items() if k != "apikey"}
-        entry = {"method": method, "path": path, "query": logged_query, "status": None, "error_code": None}
+        entry: dict[str, Any] = {"method": method, "path": path, "query": logged_query, "status": None,
+                                 "error_code": None}
         try:
             reply = self._dispatch(h, method, path, query, body, as_json)
         except _Dropped as dropped:

@@ -450,10 +450,11 @@ class Store:
                     raise SandboxError("402203", "Input parameter mmsId list is not valid.")
                 found = [self.bibs[i] for i in dict.fromkeys(ids) if i in self.bibs]
             elif params.get("other_system_id") not in (None, ""):
-                found = [self.bibs[m] for m in dict.fromkeys(self._other_ids.get(params["other_system_id"], ())) if m in self.bibs]
+                other = str(params["other_system_id"])
+                found = [self.bibs[m] for m in dict.fromkeys(self._other_ids.get(other, ())) if m in self.bibs]
             elif params.get("nz_mms_id") or params.get("cz_mms_id"):
                 kind = "NZ" if params.get("nz_mms_id") else "CZ"
-                value = params.get("nz_mms_id") or params.get("cz_mms_id")
+                value = str(params.get("nz_mms_id") or params.get("cz_mms_id"))
                 found = [self.bibs[m] for m in self._linked.get(value, ())
                          if m in self.bibs and (self.bibs[m].get("linked_record_id") or {}).get("type") == kind]
             else:
@@ -514,7 +515,7 @@ class Store:
             if fields.get("marcxml"):
                 rec["marcxml"] = fields["marcxml"]
                 rec["title"] = fields.get("title", rec.get("title"))
-                nns = fields.get("network_numbers")
+                nns = list(fields.get("network_numbers") or ())
                 link = rec.get("linked_record_id") or {}
                 if link.get("type") == "NZ":  # the NZ link is system data, kept whatever the record says
                     nns = [n for n in nns if not n.startswith("(EXLNZ-")] + [n for n in rec.get("network_numbers") or () if n.startswith("(EXLNZ-")]
@@ -835,8 +836,9 @@ def _parse_bib_xml(text: str) -> dict:
     out: dict[str, Any] = {}
     for name in ("suppress_from_publishing", "suppress_from_external_search"):
         el = root.find(name)
-        if el is not None and (el.text or "").strip():
-            out[name] = el.text.strip().lower()
+        text = (el.text or "").strip() if el is not None else ""
+        if text:
+            out[name] = text.lower()
     record = root.find("record")
     if record is not None:
         out["marcxml"] = ET.tostring(record, encoding="unicode")
