@@ -11,6 +11,8 @@ still answered::
 from __future__ import annotations
 
 import re
+from datetime import datetime
+from pathlib import Path
 
 # Most file systems allow 255 bytes in one name (ext4, APFS, SMB shares; NTFS 255 UTF-16 units).
 # Derived names stay well under that, leaving room for " (2)" and ".tmp" and for deep folders.
@@ -56,3 +58,22 @@ def safe_file_name(stem: str, tail: str = "", suffix: str = "", *, limit: int = 
     if _size(stem) > room:
         stem = _cut(stem, room - len(ELLIPSIS)).rstrip(" .") + ELLIPSIS
     return (stem or "file") + tail + suffix
+
+
+def unique_path(folder: Path, stem: str, suffix: str) -> Path:
+    """``folder/stem.suffix``, or ``stem (2).suffix`` ... if that name is taken. Never overwrites.
+
+    The name is made safe (:func:`p2e.names.safe_file_name`): cleaned, and short enough for any file system.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    candidate = folder / safe_file_name(stem, "", suffix)
+    n = 2
+    while candidate.exists():
+        candidate = folder / safe_file_name(stem, f" ({n})", suffix)
+        n += 1
+    return candidate
+
+
+def results_name(source_name: str, kind: str, when: datetime) -> str:
+    """"<staff file's name> - <kind> <date time>", shortened if need be (the start and the date are kept)."""
+    return safe_file_name(Path(source_name).stem, f" - {kind} {when.strftime('%Y-%m-%d %H%M')}", limit=STEM_BYTES)

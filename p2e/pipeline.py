@@ -18,6 +18,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable, TextIO
 
+from .alma.audit import AuditLog
 from .alma.client import AlmaClient
 from .alma.errors import AlmaAuthError, AlmaError
 from .backup import BackupStore
@@ -26,13 +27,13 @@ from .errors import LockLost
 from .intake import FileRejected, read_workbook
 from .journal import FINISHED, PAUSED, Journal
 from .model import FileStatus, Mode, Outcome, Problem, RowResult
-from .names import safe_file_name
+from .names import results_name, safe_file_name, unique_path
+from .notify.waiting import forget_told
 from .plan import plan
 from .progress import Progress
-from .report import AuditLog, RunInfo, results_name, unique_path, write_rejection, write_results
+from .report import RunInfo, write_rejection, write_results
 from .run import DAILY, KEY, OUTAGE, RunContext, run_tasks
 from .validate import validate
-from .notify.waiting import forget_told
 
 # After an outage or a refused API key, the file is tried again this long after (by the watcher).
 WAIT_RETRY = timedelta(minutes=5)

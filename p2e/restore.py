@@ -26,13 +26,14 @@ from datetime import datetime
 from pathlib import Path
 
 from . import records as R
+from .alma.audit import AuditLog
 from .alma.client import AlmaClient
 from .alma.errors import AlmaError
 from .backup import BackupStore, load_row_backup, marc_record
 from .config import Settings
 from .journal import Journal
-from .names import STEM_BYTES, safe_file_name
-from .report import AuditLog, read_results, read_summary, unique_path, write_id_lists, write_restore_results
+from .names import STEM_BYTES, safe_file_name, unique_path
+from .report import read_results, read_summary, write_id_lists, write_restore_results
 
 MDR_BATCH = 5000  # Manage Deleted Repository restores at most 5,000 records per job
 EXIT_NO_RECORDS = 2  # the run's journal and backups are not in this STATE_DIR

@@ -22,7 +22,7 @@ from ..config import ConfigError, Settings
 from ..model import Problem
 from ..names import STEM_BYTES, safe_file_name
 from ..pipeline import FileOutcome, reject
-from ..report import unique_path
+from ..names import unique_path
 
 
 class InboxMissing(ConfigError):
