@@ -29,17 +29,22 @@ class Progress:
         self.status_file = status_file
         self.stream = stream
         self.every = every
+        self.not_run = 0  # rows that ended without running (Alma out of reach, daily allowance, stopped)
         self._lock = threading.Lock()
         self._started = time.monotonic()
         self._start_done = already_done
         self._start_calls = calls()
         self._last = 0.0
 
-    def row_finished(self, count: int = 1) -> None:
+    def row_finished(self, count: int = 1, *, not_run: bool = False) -> None:
+        """``count`` rows ended: done (whatever their result), or ``not_run`` (they wait for a later run)."""
         with self._lock:
-            self.done += count
+            if not_run:
+                self.not_run += count
+            else:
+                self.done += count
             now = time.monotonic()
-            if now - self._last < self.every and self.done < self.total:
+            if now - self._last < self.every and self.done + self.not_run < self.total:
                 return
             self._last = now
         self.report()
@@ -49,18 +54,25 @@ class Progress:
         rows = self.done - self._start_done
         calls = self.calls() - self._start_calls
         rows_per_s = rows / elapsed
-        left = self.total - self.done
+        left = self.total - self.done - self.not_run
         eta = left / rows_per_s if rows_per_s > 0 else None
-        return {"done": self.done, "total": self.total, "calls_per_s": calls / elapsed, "rows_per_s": rows_per_s,
-                "seconds_left": eta, "elapsed": elapsed}
+        return {"done": self.done, "not_run": self.not_run, "total": self.total, "calls": calls,
+                "calls_per_s": calls / elapsed,
+                "rows_per_s": rows_per_s, "seconds_left": eta, "elapsed": elapsed}
 
     def line(self) -> str:
         f = self.figures()
         pct = 100 * f["done"] / self.total if self.total else 100
         limit = f" (limit {self.rate_limit:g})" if self.rate_limit else ""
-        left = f"about {_duration(f['seconds_left'])} left" if f["seconds_left"] is not None else "time left not known yet"
-        return (f"{self.label}: {f['done']:,} of {self.total:,} rows done ({pct:.0f}%), "
-                f"{f['calls_per_s']:.1f} Alma calls per second{limit}, {left}")
+        parts = [f"{self.label}: {f['done']:,} of {self.total:,} rows done ({pct:.0f}%)"]
+        if f["not_run"]:
+            parts.append(f"{f['not_run']:,} not run")
+        if f["elapsed"] >= 1.0 or f["calls"] >= 20:  # a rate over a moment and a call or two says nothing
+            parts.append(f"{f['calls_per_s']:.1f} Alma calls per second{limit}")
+        if f["done"] + f["not_run"] < self.total:
+            parts.append(f"about {_duration(f['seconds_left'])} left" if f["seconds_left"] is not None
+                         else "time left not known yet")
+        return ", ".join(parts)
 
     def report(self) -> None:
         text = self.line()

@@ -108,7 +108,7 @@ def run_tasks(ctx: RunContext, tasks: list[Task], *, workers: int = 4, window: i
             ctx.journal.record_result(ctx.run_id, result)
         ctx.journal.note_attempt(ctx.run_id, ctx.client.stats.calls)
         if progress:
-            progress.row_finished()
+            progress.row_finished(not_run=result.outcome is Outcome.NOT_RUN)
 
     def allowance_for(calls: int, number: int | None = None) -> bool:
         """Room for ``calls`` more before the reserve, counting calls in flight and rows already running."""

@@ -262,3 +262,15 @@ def test_after_a_resume_the_summary_counts_every_attempt_and_says_it_was_resumed
     assert facts["Interrupted"].startswith("Interrupted and resumed 1 time;")
     assert facts["Alma API calls"] == f"{len(sb.requests):,} in all ({len(sb.requests) - first_calls:,} this last time)"
     assert "in all" in facts["Time taken"]
+
+
+def test_progress_counts_rows_not_run_apart_from_rows_done(start_sandbox, settings_for, workbook_for):
+    import io
+
+    sb, library = start_sandbox(rows=6, mix="delete-only")
+    console = io.StringIO()
+    outcome = process_file(workbook_for(library), settings_for(sb, alma_api_key="not-a-key"), stream=console)
+    assert outcome.status == "waiting"
+    last = console.getvalue().splitlines()[-1]
+    assert last.startswith("Processing UIU P2E clean-up.xlsx: 0 of 6 rows done (0%), 6 not run"), last
+    assert "calls per second" not in last  # one refused call in a moment is no rate
