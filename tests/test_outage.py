@@ -14,7 +14,7 @@ from pathlib import Path
 from p2e.journal import PAUSED, Journal
 from p2e.watch import Folders, watch
 from tests.conftest import free_port, mail_settings, make_due, outbox, staff_files
-from tests.test_pipeline import results_rows
+from tests.conftest import results_rows
 
 PROJECT = Path(__file__).resolve().parent.parent
 

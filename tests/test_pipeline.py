@@ -10,14 +10,7 @@ import pytest
 from p2e.cli import main
 from p2e.demo import run_demo
 from p2e.pipeline import process_file
-
-
-def results_rows(path: Path, sheet: str = "Results") -> list[dict]:
-    wb = openpyxl.load_workbook(path, read_only=True)
-    rows = list(wb[sheet].iter_rows(values_only=True))
-    wb.close()
-    header = rows[0]
-    return [dict(zip(header, row)) for row in rows[1:]]
+from tests.conftest import results_rows
 
 
 def test_a_dropped_workbook_comes_back_as_results_and_alma_changes_as_reported(start_sandbox, settings_for, workbook_for):

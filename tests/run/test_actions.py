@@ -14,7 +14,7 @@ from p2e.alma.errors import WriteNotAllowed
 from p2e.pipeline import process_file
 from p2e.restore import restore
 
-from .conftest import results_rows
+from tests.conftest import results_rows
 
 HEADER = ["BIB_ID", "MMS ID", "Portfolio ID", "Action", "Bib handling", "Target MMS ID", "Target Portfolio ID", "PO Line"]
 

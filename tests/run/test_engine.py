@@ -15,7 +15,7 @@ from p2e.pipeline import process_file
 from p2e.run.engine import conflict_groups
 from p2e.run.outcomes import DAILY_NOT_RUN_BY_HAND
 
-from .conftest import results_rows
+from tests.conftest import results_rows
 
 PROJECT = Path(__file__).resolve().parents[2]
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 from p2e.pipeline import process_file
 from p2e.sandbox.server import _Dropped
 
-from .conftest import deletes_applied, results_rows
+from tests.conftest import results_rows
+from tests.run.conftest import deletes_applied
 
 
 def test_a_delete_whose_answer_was_lost_in_an_outage_is_read_back_on_resume_not_called_refused(

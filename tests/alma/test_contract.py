@@ -16,8 +16,8 @@ def _openapi_dir() -> Path | None:
     env = os.environ.get("ALMA_OPENAPI_DIR")
     if env:
         return Path(env)
-    # /work/main/tests/test_contract.py -> parents[2] = /work ; CI clones beside ../shared as well
-    candidate = Path(__file__).resolve().parents[2] / "shared" / "alma-openapi"
+    # /work/main/tests/alma/test_contract.py -> parents[3] = /work ; CI clones beside ../shared as well
+    candidate = Path(__file__).resolve().parents[3] / "shared" / "alma-openapi"
     return candidate
 
 

@@ -11,7 +11,7 @@ import pytest
 from p2e.alma.client import AlmaClient
 from p2e.alma.errors import AlmaAuthError, AlmaError, AlmaUnavailable, DailyThresholdReached, parse_error_body
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "alma-examples"
+EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "alma-examples"
 
 
 @pytest.mark.skipif(not EXAMPLES.is_dir(), reason="shared/alma-examples is not beside this checkout")

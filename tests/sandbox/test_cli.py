@@ -11,9 +11,9 @@ from pathlib import Path
 
 from p2e.sandbox import generate_library
 
-from .test_pipeline import results_rows
+from tests.conftest import results_rows
 
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = Path(__file__).resolve().parents[2]
 
 
 def test_a_generated_library_served_by_the_cli_is_processed_as_the_generator_expects(tmp_path):

@@ -5,8 +5,8 @@ import threading
 import time
 import types
 
-from p2e.alma import client as client_module
-from p2e.alma.client import RateLimiter
+from p2e.alma import limiter as limiter_module
+from p2e.alma.limiter import RateLimiter
 
 
 class Recording(RateLimiter):
@@ -44,7 +44,7 @@ def test_threads_that_wake_late_wait_again_instead_of_bursting(monkeypatch):
             seconds += 0.6
         time.sleep(seconds)
 
-    monkeypatch.setattr(client_module, "time", types.SimpleNamespace(monotonic=time.monotonic, sleep=sleep))
+    monkeypatch.setattr(limiter_module, "time", types.SimpleNamespace(monotonic=time.monotonic, sleep=sleep))
     limiter = Recording(rate=20)
     _run_threads(limiter, 40)
     assert len(limiter.moments) == 40
