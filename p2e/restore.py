@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from . import records as R
+from .alma import records as R
 from .alma.audit import AuditLog
 from .alma.client import AlmaClient
 from .alma.errors import AlmaError

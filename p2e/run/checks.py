@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import NoReturn
 
-from .. import records as R
+from ..alma import records as R
 from ..alma.errors import AlmaError
 from ..model import Action
 from . import outcomes as say

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .. import records as R
+from ..alma import records as R
 from ..alma.errors import AlmaErrorInfo
 from ..model import BibHandling, Outcome
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Callable
 
-from .. import records as R
+from ..alma import records as R
 from ..alma.errors import AlmaError, AlmaUnavailable, stops_the_run
 from ..model import BibHandling, Task
 from . import outcomes as say

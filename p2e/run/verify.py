@@ -7,7 +7,7 @@ the evidence later runs use to say "Already done".
 """
 from __future__ import annotations
 
-from .. import records as R
+from ..alma import records as R
 from ..alma.errors import AlmaError, stops_the_run
 from ..model import BibHandling, Outcome, RowResult
 from . import outcomes as say
