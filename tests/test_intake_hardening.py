@@ -18,6 +18,7 @@ import pytest
 import xlsxwriter
 
 from p2e import intake
+from p2e.intake import limits
 from p2e.config import Settings
 from p2e.intake import FileRejected, read_workbook
 from p2e.model import Action, Problem
@@ -358,7 +359,7 @@ def test_row_number_past_excels_last_row_is_refused(tmp_path):
 
 def test_too_many_cells_is_refused_early(tmp_path, monkeypatch):
     """Rows x columns (as the results workbook hands them back) is bounded; one stray cell far right counts."""
-    monkeypatch.setattr(intake, "MAX_CELLS", 5_000)
+    monkeypatch.setattr(limits, "MAX_CELLS", 5_000)
     rows = HEADER_XML + data_row(2, extra=inline("CV2", "stray")) + "".join(data_row(n, "keep", MMS_2)
                                                                             for n in range(3, 200))
     exc = rejected(raw_workbook(tmp_path / "many.xlsx", rows))
@@ -371,7 +372,7 @@ def test_too_many_cells_is_refused_early(tmp_path, monkeypatch):
 def test_a_sheet_without_dimension_is_bounded_before_openpyxl_reads_it(tmp_path, monkeypatch):
     """openpyxl reads a sheet whole (pure Python, an element kept per row) when <dimension> is missing:
     a sheet far bigger than intake would hold is refused before that pass."""
-    monkeypatch.setattr(intake, "MAX_CELLS", 1_000)
+    monkeypatch.setattr(limits, "MAX_CELLS", 1_000)
     cells = "".join('<c t="s"><v>0</v></c>' for _ in range(16))
     rows = HEADER_XML + "".join(f'<row r="{n}">{cells}</row>' for n in range(2, 2_000))
     exc = rejected(raw_workbook(tmp_path / "nodim.xlsx", rows, strings=["x"]))
@@ -387,7 +388,7 @@ def test_more_rows_than_excel_has_without_numbers_is_refused(tmp_path):
 
 def test_styles_with_far_more_elements_than_excel_writes_are_refused(tmp_path, monkeypatch):
     """openpyxl builds an object for every style element: millions of tiny ones would take gigabytes."""
-    monkeypatch.setattr(intake, "MAX_PART_ELEMENTS", 10_000)
+    monkeypatch.setattr(limits, "MAX_PART_ELEMENTS", 10_000)
     path = raw_workbook(tmp_path / "styles.xlsx", HEADER_XML + data_row(2))
     styles = (f'<styleSheet xmlns="{NS}"><cellXfs count="20000">' + '<xf numFmtId="0"/>' * 20_000
               + "</cellXfs></styleSheet>")
@@ -400,7 +401,7 @@ def test_styles_with_far_more_elements_than_excel_writes_are_refused(tmp_path, m
 
 def test_parts_openpyxl_does_not_read_are_not_bounded_by_it(tmp_path, monkeypatch):
     """Comments and drawings are never read, so many of them do not refuse the file."""
-    monkeypatch.setattr(intake, "MAX_PART_ELEMENTS", 10_000)
+    monkeypatch.setattr(limits, "MAX_PART_ELEMENTS", 10_000)
     path = raw_workbook(tmp_path / "comments.xlsx", HEADER_XML + data_row(2))
     with zipfile.ZipFile(path, "a") as z:
         z.writestr("xl/comments1.xml", f'<comments xmlns="{NS}"><commentList>' + "<comment/>" * 20_000
@@ -410,7 +411,7 @@ def test_parts_openpyxl_does_not_read_are_not_bounded_by_it(tmp_path, monkeypatc
 
 def test_too_many_rows_is_refused(tmp_path, monkeypatch):
     """Each row costs memory besides its cells: 990,000 rows of 3 cells took 573 MB."""
-    monkeypatch.setattr(intake, "MAX_ROWS", 100)
+    monkeypatch.setattr(limits, "MAX_ROWS", 100)
     rows = HEADER_XML + "".join(data_row(n, "keep", MMS_2) for n in range(2, 300))
     problem = rejected(raw_workbook(tmp_path / "tall.xlsx", rows)).problems[0]
     assert (problem.sheet, problem.row) == ("P2E", 102)
@@ -420,7 +421,7 @@ def test_too_many_rows_is_refused(tmp_path, monkeypatch):
 
 
 def test_too_much_text_is_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(intake, "MAX_TEXT_BYTES", 10_000)
+    monkeypatch.setattr(limits, "MAX_TEXT_BYTES", 10_000)
     strings = [f"{i:05d}" + "t" * 100 for i in range(200)]
     rows = HEADER_XML + data_row(2)
     exc = rejected(raw_workbook(tmp_path / "text.xlsx", rows, strings=strings))

@@ -375,7 +375,7 @@ def test_unexpected_error_becomes_a_plain_message(tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("something nobody foresaw")
 
-    monkeypatch.setattr(intake, "_build_sheet", boom)
+    monkeypatch.setattr(intake.rows, "build_sheet", boom)
     exc = rejected(path)
     assert str(exc) == (
         "The processor could not read the file p2e.xlsx. Open it in Excel, save it again as 'Excel Workbook "
