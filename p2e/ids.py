@@ -231,11 +231,11 @@ def mms_id_from_bib_id(bib_id: str, suffix: str) -> str:
 
 
 def looks_like_mms_id(text: str | None) -> bool:
-    return bool(text) and text.isdigit() and text.startswith(MMS_PREFIX)
+    return text is not None and text.isdigit() and text.startswith(MMS_PREFIX)
 
 
 def looks_like_portfolio_id(text: str | None) -> bool:
-    return bool(text) and text.isdigit() and text.startswith(PORTFOLIO_PREFIX)
+    return text is not None and text.isdigit() and text.startswith(PORTFOLIO_PREFIX)
 
 
 __all__ = [
