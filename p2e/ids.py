@@ -109,7 +109,7 @@ def clean_id(value: object, kind: str) -> tuple[str | None, str | None]:
 
     ``kind`` is one of :data:`p2e.model.ID_FIELDS` ('mms_id', 'portfolio_id',
     'voyager_bib_id', 'target_mms_id', 'target_portfolio_id'). An empty cell gives
-    ``(None, None)``. ``value`` is what openpyxl (or the CSV reader) gives: ``str``,
+    ``(None, None)``. ``value`` is what the workbook reader (or the CSV reader) gives: ``str``,
     ``int``, ``float``, ``datetime``/``date``/``time``, ``bool`` or ``None``.
     """
     if kind not in ID_FIELDS:
