@@ -103,14 +103,13 @@ def _content_types(archive: zipfile.ZipFile) -> tuple[dict[str, str], dict[str, 
 
 def _relationships(archive: zipfile.ZipFile, part: str) -> dict[str, tuple[str, str]]:
     """{Id: (Type, member)} of a part's relationships, targets resolved to zip member names."""
-    folder, base = posixpath.split(part)
+    folder, base = posixpath.split(part)  # targets are relative to the part's own folder
     root = parse_part(archive.read(posixpath.join(folder, "_rels", base + ".rels")))
-    parent = posixpath.split(posixpath.join(folder, "_rels"))[0]
     rels: dict[str, tuple[str, str]] = {}
     for node in root.iter(_RELS + "Relationship"):
         target = node.get("Target", "")
         if node.get("TargetMode") != "External":
-            target = target[1:] if target.startswith("/") else posixpath.normpath(posixpath.join(parent, target))
+            target = target[1:] if target.startswith("/") else posixpath.normpath(posixpath.join(folder, target))
         rels[node.get("Id", "")] = (node.get("Type", ""), target)
     return rels
 
