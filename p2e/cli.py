@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from .config import ConfigError, Settings, load_settings
+from .intake import LibraryProblem, check_libraries
 from .pipeline import EXIT_OK, EXIT_REJECTED, check_file, process_file
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -166,9 +167,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if args.verb in ("run", "validate", "watch", "demo"):  # an incompatible library is caught before any file
+            check_libraries()
         return args.handler(args)
     except ConfigError as exc:
         print(f"Configuration problem: {exc}", file=sys.stderr)
+        return EXIT_REJECTED
+    except LibraryProblem as exc:
+        print(f"Cannot start: {exc}", file=sys.stderr)
         return EXIT_REJECTED
     except KeyboardInterrupt:
         print("Stopped.", file=sys.stderr)

@@ -109,7 +109,7 @@ def clean_id(value: object, kind: str) -> tuple[str | None, str | None]:
 
     ``kind`` is one of :data:`p2e.model.ID_FIELDS` ('mms_id', 'portfolio_id',
     'voyager_bib_id', 'target_mms_id', 'target_portfolio_id'). An empty cell gives
-    ``(None, None)``. ``value`` is what openpyxl (or the CSV reader) gives: ``str``,
+    ``(None, None)``. ``value`` is what the workbook reader (or the CSV reader) gives: ``str``,
     ``int``, ``float``, ``datetime``/``date``/``time``, ``bool`` or ``None``.
     """
     if kind not in ID_FIELDS:
@@ -231,11 +231,11 @@ def mms_id_from_bib_id(bib_id: str, suffix: str) -> str:
 
 
 def looks_like_mms_id(text: str | None) -> bool:
-    return bool(text) and text.isdigit() and text.startswith(MMS_PREFIX)
+    return text is not None and text.isdigit() and text.startswith(MMS_PREFIX)
 
 
 def looks_like_portfolio_id(text: str | None) -> bool:
-    return bool(text) and text.isdigit() and text.startswith(PORTFOLIO_PREFIX)
+    return text is not None and text.isdigit() and text.startswith(PORTFOLIO_PREFIX)
 
 
 __all__ = [

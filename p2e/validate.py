@@ -154,7 +154,7 @@ class _Checker:
         action = row.action.value
         if not (row.mms_id or row.portfolio_id or row.voyager_bib_id):
             if not any(self.was_flagged(row, f) for f in ("mms_id", "portfolio_id", "voyager_bib_id")):
-                field_name = next(f for f in ("mms_id", "portfolio_id", "voyager_bib_id") if f in self.sheet.columns)
+                field_name: str = next(f for f in ("mms_id", "portfolio_id", "voyager_bib_id") if f in self.sheet.columns)
                 self.add(f"This row says {action} but has no MMS ID, Portfolio ID or Voyager Bib ID: "
                          "fill in the MMS ID of the P2E record.", row, field_name)
         elif row.voyager_bib_id and not (row.mms_id or row.portfolio_id) and not (
@@ -198,6 +198,7 @@ class _Checker:
             if first is None:
                 seen[key] = row
                 continue
+            assert first.action is not None and row.action is not None  # skipped above when None
             if first.action is not row.action:
                 self.add(f"{what} is marked {row.action.value} here but {first.action.value} in row {first.number}: "
                          "give each portfolio one action (delete one of the two rows).", row, "action")
@@ -220,6 +221,7 @@ class _Checker:
                 continue
             other = removed_portfolios.get(row.target_portfolio_id) if row.target_portfolio_id else None
             if other is not None and other is not row:
+                assert other.action is not None  # a removed portfolio's row deletes or relinks
                 self.add(f"Portfolio {shorten(row.target_portfolio_id)} is the relink target here, but row {other.number} "
                          f"{other.action.value}s it: a portfolio cannot be both removed and kept. "
                          "Check which portfolio is the P2E one.", row, "target_portfolio_id")
@@ -252,12 +254,11 @@ class _Checker:
         self.same_code(("portfolio_id", "target_portfolio_id"), "portfolio IDs", None)
 
     def same_code(self, fields: tuple[str, ...], kind: str, expected: str | None) -> None:
-        ids = [
-            (row, f, institution_suffix(getattr(row, f)))
+        ids: list[tuple[Row, str, str]] = [
+            (row, f, code)
             for row in self.sheet.rows if row.action in ACTING
-            for f in fields if getattr(row, f)
+            for f in fields if getattr(row, f) and (code := institution_suffix(getattr(row, f)))
         ]
-        ids = [(row, f, code) for row, f, code in ids if code]
         if not ids:
             return
         counts = Counter(code for _, _, code in ids)

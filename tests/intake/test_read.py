@@ -1,4 +1,4 @@
-"""Intake on ordinary files: header detection, synonyms, IDs as text, every column kept."""
+"""Reading a whole file: ordinary annotated sheets end to end, and plain messages for any surprise."""
 from __future__ import annotations
 
 import datetime as dt
@@ -6,10 +6,13 @@ import datetime as dt
 import openpyxl
 import pytest
 
+from p2e import intake
 from p2e.config import Settings
 from p2e.intake import read_workbook
 from p2e.model import Action, BibHandling, Mode
 from p2e.validate import validate
+from .conftest import CT, data_row, good_workbook, HEADER_XML, raw_workbook, rejected, run_cli, save, zip_with
+
 
 SUFFIX = "5899"
 MMS_1 = "99553996612205899"
@@ -19,17 +22,22 @@ PID_1 = "53212785660005899"
 PID_2 = "53212785670005899"
 
 
-def save(tmp_path, rows, name="p2e.xlsx", title="P2E", formats=None):
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = title
-    for row in rows:
-        ws.append(row)
-    for coord, fmt in (formats or {}).items():
-        ws[coord].number_format = fmt
-    path = tmp_path / name
-    wb.save(path)
-    return path
+SUFFIX = "5899"
+
+
+MMS_1 = "99553996612205899"
+
+
+MMS_2 = "9917042712205899"
+
+
+CZ_1 = "991234567890125899"
+
+
+PID_1 = "53212785660005899"
+
+
+PID_2 = "53212785670005899"
 
 
 def test_realistic_annotated_p2e_sheet(tmp_path):
@@ -118,3 +126,36 @@ def test_csv_with_and_without_bom(tmp_path):
 def test_actions_forgiving(tmp_path, typed, expected):
     path = save(tmp_path, [["MMS ID", "Action"], [MMS_1, typed]])
     assert read_workbook(path).rows[0].action is expected
+
+
+def test_unexpected_error_becomes_a_plain_message(tmp_path, monkeypatch):
+    path = good_workbook(tmp_path / "p2e.xlsx")
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("something nobody foresaw")
+
+    monkeypatch.setattr(intake.rows, "build_sheet", boom)
+    exc = rejected(path)
+    assert str(exc) == (
+        "The processor could not read the file p2e.xlsx. Open it in Excel, save it again as 'Excel Workbook "
+        "(.xlsx)', and put it back in the folder. If this keeps happening, send the file to the team that runs "
+        "the processor.")
+    assert "RuntimeError" not in str(exc)
+
+
+def test_damaged_workbooks_never_print_a_traceback(tmp_path):
+    files = [
+        zip_with(tmp_path / "binary.xlsx", {"[Content_Types].xml": CT, "xl/workbook.bin": b"\x83\x01"}),
+        zip_with(tmp_path / "word.xlsx", {"[Content_Types].xml": CT, "word/document.xml": b"<w:document/>"}),
+        raw_workbook(tmp_path / "index.xlsx", HEADER_XML + '<row r="2"><c r="A2" t="s"><v>99</v></c></row>'),
+        raw_workbook(tmp_path / "ref.xlsx", HEADER_XML + data_row(2, extra='<c r="ZZZZZZZZZZ2"><v>1</v></c>')),
+        raw_workbook(tmp_path / "digits.xlsx", HEADER_XML + data_row(2, extra=f'<c r="C2"><v>{"9" * 5000}</v></c>')),
+    ]
+    (tmp_path / "config.env").write_text(f"INBOX_DIR={tmp_path}\nOUTBOX_DIR={tmp_path / 'out'}\n"
+                                         f"STATE_DIR={tmp_path / 'state'}\n")
+    for path in files:
+        done = run_cli("validate", str(path), "--config", str(tmp_path / "config.env"), cwd=tmp_path)
+        output = done.stdout + done.stderr
+        assert done.returncode == 2, output
+        assert "Traceback" not in output and 'File "' not in output, output
+        assert f"{path.name}: 1 problem(s) to fix" in done.stdout, output

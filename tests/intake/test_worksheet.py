@@ -1,4 +1,4 @@
-"""Awkward cells in readable workbooks: each becomes a Problem with sheet, row, column and column name."""
+"""Cell values as a sheet holds them: IDs typed as numbers or text, dates, errors, damaged cells."""
 from __future__ import annotations
 
 import datetime as dt
@@ -6,15 +6,19 @@ import datetime as dt
 import openpyxl
 import xlsxwriter
 
-import openpyxl.xml
-
 from p2e.intake import read_workbook
 from p2e.model import Action, Problem
 from p2e.xlsx import text_format, write_text
+from .conftest import good_workbook, HEADER_XML, inline, only_message, raw_workbook, rejected, rewrite_member, save
 
-from .test_intake_basic import save
 
 MMS = "9917042712205899"
+PID = "53212785660005899"
+
+
+MMS = "9917042712205899"
+
+
 PID = "53212785660005899"
 
 
@@ -177,26 +181,19 @@ def test_title_starting_with_equals_is_read_as_text(tmp_path):
     assert read_workbook(path).rows[0].values[2] == "=Equals: a history"
 
 
-# --- safe parsing and safe output ----------------------------------------------------------
+def test_shared_string_index_out_of_range(tmp_path):
+    for bad in ("7", "-1"):
+        rows = HEADER_XML + f'<row r="2"><c r="A2" t="s"><v>{bad}</v></c>' + inline("B2", "delete") + "</row>"
+        exc = rejected(raw_workbook(tmp_path / "ss.xlsx", rows, strings=["only one"]))
+        problem = exc.problems[0]
+        assert (problem.sheet, problem.row, problem.column) == ("P2E", 2, "A")
+        assert problem.message.startswith("The file ss.xlsx is damaged: this cell points to text that is not in "
+                                          "the file.")
 
-def test_openpyxl_parses_xml_with_defusedxml():
-    assert openpyxl.xml.DEFUSEDXML is True
 
-
-def test_write_text_never_writes_formulas_or_numbers(tmp_path):
-    path = tmp_path / "out.xlsx"
-    wb = xlsxwriter.Workbook(str(path))  # default options: write() would turn these into a formula / number
-    ws = wb.add_worksheet()
-    write_text(ws, 0, 0, "=SUM(1,2)")
-    write_text(ws, 1, 0, "9917042712205899", text_format(wb))
-    write_text(ws, 2, 0, 12)
-    write_text(ws, 3, 0, None)
-    write_text(ws, 4, 0, "x" * 40000)
-    assert text_format(wb) is text_format(wb)
-    wb.close()
-    ws = openpyxl.load_workbook(path)["Sheet1"]
-    assert ws["A1"].value == "=SUM(1,2)" and ws["A1"].data_type == "s"
-    assert ws["A2"].value == "9917042712205899" and ws["A2"].data_type == "s" and ws["A2"].number_format == "@"
-    assert ws["A3"].value == "12" and ws["A3"].data_type == "s"
-    assert ws["A4"].value is None
-    assert len(ws["A5"].value) == 32767 and ws["A5"].value.endswith(" [...]")
+def test_damaged_sheet_xml(tmp_path):
+    source = good_workbook(tmp_path / "good.xlsx")
+    path = rewrite_member(source, tmp_path / "damaged.xlsx", "xl/worksheets/sheet1.xml", lambda b: b[: len(b) // 2])
+    assert only_message(path) == (
+        "The file damaged.xlsx is damaged: part of it cannot be read. Open it in Excel (let Excel repair it if it "
+        "offers to), check the rows, save it as 'Excel Workbook (.xlsx)', and put it back in the folder.")

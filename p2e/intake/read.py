@@ -1,0 +1,49 @@
+"""The entry point, :func:`read_workbook`: one staff file in, one :class:`~p2e.model.Sheet` out.
+
+Whatever the file turns out to be (:mod:`p2e.intake.sniff`), it is read as a workbook
+(:mod:`p2e.intake.xlsx`) or a CSV file (:mod:`p2e.intake.csv_reader`), or refused with one
+plain :class:`~p2e.intake.messages.FileRejected`. Nothing else escapes.
+"""
+from __future__ import annotations
+
+import gc
+import logging
+import warnings
+from pathlib import Path
+
+from ..model import Sheet, shorten
+from . import csv_reader, xlsx
+from .messages import FileRejected, reject
+from .sniff import sniff
+
+log = logging.getLogger("p2e.intake")
+
+
+def read_workbook(path: Path, *, max_file_mb: float = 50.0) -> Sheet:
+    """Read the action sheet of a staff workbook (``.xlsx``, ``.xlsm`` or ``.csv``).
+
+    Raises :class:`FileRejected` when the file cannot be read at all; cell-level
+    problems (a rounded ID, a date in an ID column) go to ``sheet.problems``.
+    """
+    path = Path(path)
+    # Intake builds hundreds of thousands of small objects and no cycles: the cyclic garbage
+    # collector would rescan them all again and again (a 100,000-row file took half as long again).
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if sniff(path, max_file_mb) == "csv":
+                return csv_reader.read_csv(path)
+            return xlsx.read_xlsx(path, max_file_mb)
+    except FileRejected:
+        raise
+    except Exception as exc:  # any surprise becomes one plain message; the detail goes to the log
+        # One line (never a traceback: it would reach the console of `run` and `validate`), with the
+        # exception's text quoted short because it may hold a cell's value; the traceback at debug level.
+        log.warning("could not read %s: %s: %s", path.name, type(exc).__name__, shorten(str(exc), 200))
+        log.debug("could not read %s", path, exc_info=True)
+        raise reject("unreadable", name=path.name) from None
+    finally:
+        if gc_was_enabled:
+            gc.enable()

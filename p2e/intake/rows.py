@@ -1,0 +1,207 @@
+"""From plain rows to a :class:`~p2e.model.Sheet`: the header, each :class:`~p2e.model.Row`, and the
+rules on hidden things, merged cells and uncalculated formulas.
+
+IDs are cleaned to text (see :mod:`p2e.ids`); an ID Excel has damaged becomes a
+:class:`~p2e.model.Problem` in ``sheet.problems``. Anything hidden that asks for a change in
+Alma is refused with the place named.
+
+>>> parse_action(" DELETE "), parse_action("Re-link"), parse_action("delete?")
+(<Action.DELETE: 'delete'>, <Action.RELINK: 'relink'>, None)
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from openpyxl.utils.cell import range_boundaries
+
+from ..ids import clean_id, display, label
+from ..model import ID_FIELDS, Action, BibHandling, Problem, Row, Sheet, column_letter, shorten
+from . import limits
+from .headers import header_fields
+from .messages import list_some, reject
+from .raw import RawRow, blank
+
+# A merged range: its reference (quoted short), first column (0-based), first row, last column, last row.
+Merged = tuple[str, int, int, int, int]
+
+
+def build_sheet(path: Path, sheet_name: str, rows: Iterator[RawRow], merged: Callable[[], list[Merged]],
+                sheet_state: str = "visible", column_hidden: Callable[[int], bool] = lambda index: False) -> Sheet:
+    """The :class:`Sheet` of an action sheet's rows: the header row found, blank rows dropped, every row
+    checked against the limits as it comes, merged cells, uncalculated formulas and hidden things refused."""
+    header: RawRow | None = None
+    data: list[RawRow] = []
+    hidden: set[int] = set()
+    width, widest = 0, RawRow(0, [])
+    for raw in rows:
+        if header is None:
+            if raw.number <= limits.HEADER_SEARCH_ROWS and "action" in header_fields(raw.values):
+                header = raw
+                width, widest = len(raw.values), raw
+            continue
+        if all(blank(v) for v in raw.values):
+            continue
+        if raw.hidden:
+            hidden.add(raw.number)
+        data.append(raw)
+        if len(raw.values) > width:
+            width, widest = len(raw.values), raw
+        if len(data) > limits.MAX_ROWS:
+            raise reject("too_many_rows", sheet=shorten(sheet_name), limit=limits.MAX_ROWS,
+                          problem_kw={"sheet": sheet_name, "row": raw.number})
+        # the results workbook hands back every row padded to the widest: bound rows x columns now
+        if (len(data) + 1) * width > limits.MAX_CELLS:
+            raise reject("too_many_cells", sheet=shorten(sheet_name), rows=len(data), columns=width,
+                          ref=f"{column_letter(width - 1)}{widest.number}", limit=limits.MAX_CELLS,
+                          problem_kw={"sheet": sheet_name, "row": widest.number, "column": column_letter(width - 1)})
+    assert header is not None  # the sheet was chosen because it has one
+
+    # Merged cells come after the rows in the file, so they are checked once all is read.
+    header_merges: list[str] = []
+    data_merges: list[str] = []
+    for ref, min_col, min_row, max_col, max_row in merged():
+        if min_row <= header.number <= max_row:
+            header_merges.append(ref)
+        elif max_row > header.number:
+            data_merges.append(ref)
+    if header_merges:
+        raise reject("merged_header", row=header.number, ranges=list_some(header_merges),
+                      problem_kw={"sheet": sheet_name, "row": header.number})
+    if data_merges:
+        raise reject("merged_data", ranges=list_some(data_merges),
+                      problem_kw={"sheet": sheet_name, "row": _first_row(data_merges)})
+
+    width = max([len(header.values)] + [len(r.values) for r in data])
+    headers = [("" if v is None else display(v)) for v in header.values] + [""] * (width - len(header.values))
+    found = header_fields(header.values)
+    columns = {name: indexes[0] for name, indexes in found.items()}
+    sheet = Sheet(source=path, sheet_name=sheet_name, header_row=header.number, headers=headers, columns=columns)
+    for name, indexes in found.items():
+        if len(indexes) > 1:
+            letters = " and ".join(f"{column_letter(i)} ({shorten(headers[i])})" for i in indexes[:4])
+            sheet.problems.append(Problem(
+                f"Two columns could be the {label(name)} column: {letters}. Rename or delete one of them so the processor knows which to use.",
+                sheet=sheet_name, row=header.number, column=column_letter(indexes[1]), column_name=headers[indexes[1]],
+            ))
+
+    # Formulas with no cached value in the columns that drive the work.
+    watched = set(columns.values())
+    uncalculated = [(r.number, c) for r in data for c in sorted(r.formula_columns & watched)]
+    if uncalculated:
+        cells = [f"{column_letter(c)}{n}" for n, c in uncalculated]
+        n = len(cells)
+        first_row, first_col = uncalculated[0]
+        raise reject("formulas", count=n, s="" if n == 1 else "s", hold="holds" if n == 1 else "hold",
+                      cells=list_some(cells),
+                      problem_kw={"sheet": sheet_name, "row": first_row, "column": column_letter(first_col),
+                                  "column_name": headers[first_col]})
+
+    for raw in data:
+        sheet.rows.append(make_row(raw, width, sheet, columns, headers))
+    refuse_hidden_actions(sheet, sheet_state, column_hidden, hidden)
+    return sheet
+
+
+def refuse_hidden_actions(sheet: Sheet, sheet_state: str, column_hidden: Callable[[int], bool],
+                          hidden_rows: set[int]) -> None:
+    """Anything hidden that asks for a change in Alma is refused, with the place named: a hidden or
+    very hidden sheet, a hidden Action column, a hidden row. Hidden rows marked keep (or with an
+    empty Action cell) are fine: staff filter the P2E report, and a filter hides rows."""
+    writing = [row for row in sheet.rows if row.action is not Action.KEEP]  # delete, relink, or a word not understood
+    if not writing:
+        return
+
+    def counted(rows: list[Row]) -> dict[str, Any]:
+        n = len(rows)
+        return {"count": n, "s": "" if n == 1 else "s", "verb_s": "s" if n == 1 else "",
+                "rows": ("row " if n == 1 else "rows ") + list_some([str(r.number) for r in rows])}
+
+    where = {"sheet": sheet.sheet_name, "row": writing[0].number}
+    if sheet_state in ("hidden", "veryHidden"):
+        key = "very_hidden_sheet" if sheet_state == "veryHidden" else "hidden_sheet"
+        raise reject(key, sheet=shorten(sheet.sheet_name), problem_kw=where, **counted(writing))
+    action_index = sheet.columns["action"]
+    if column_hidden(action_index):
+        letter = column_letter(action_index)
+        raise reject("hidden_column", column=letter, **counted(writing),
+                      problem_kw={**where, "column": letter, "column_name": sheet.headers[action_index]})
+    # The other columns that steer a write: the bib handling (delete/suppress) and the relink target.
+    steering = {
+        "bib_handling": [r for r in writing if r.bib_handling_text and r.bib_handling is not BibHandling.RETAIN],
+        "target_mms_id": [r for r in writing if r.action is Action.RELINK and r.target_mms_id],
+        "target_portfolio_id": [r for r in writing if r.action is Action.RELINK and r.target_portfolio_id],
+    }
+    for field_name, rows in steering.items():
+        index = sheet.columns.get(field_name)
+        if index is not None and rows and column_hidden(index):
+            letter = column_letter(index)
+            raise reject("hidden_column_used", heading=shorten(sheet.headers[index]) or label(field_name),
+                          column=letter, **counted(rows),
+                          problem_kw={"sheet": sheet.sheet_name, "row": rows[0].number, "column": letter,
+                                      "column_name": sheet.headers[index]})
+    in_hidden_rows = [row for row in writing if row.number in hidden_rows]
+    if in_hidden_rows:
+        raise reject("hidden_rows", **counted(in_hidden_rows),
+                      problem_kw={"sheet": sheet.sheet_name, "row": in_hidden_rows[0].number})
+
+
+def _first_row(refs: list[str]) -> int | None:
+    try:
+        return min(range_boundaries(r)[1] or 0 for r in refs)
+    except Exception:  # pragma: no cover
+        return None
+
+
+def text_of(value: Any) -> str:
+    return "" if value is None else display(value)
+
+
+def make_row(raw: RawRow, width: int, sheet: Sheet, columns: dict[str, int], headers: list[str]) -> Row:
+    values = raw.values
+    if len(values) < width:
+        values = values + [None] * (width - len(values))
+    row = Row(number=raw.number, values=values)
+
+    index = columns.get("action")
+    if index is not None:
+        row.action_text = text_of(values[index])
+        if row.action_text:
+            row.action = parse_action(row.action_text)
+        else:
+            row.action = Action.KEEP  # an unmarked row is left alone
+    index = columns.get("bib_handling")
+    if index is not None:
+        row.bib_handling_text = text_of(values[index])
+        row.bib_handling = BibHandling.parse(_letters_and_spaces(row.bib_handling_text)) if row.bib_handling_text else None
+    index = columns.get("po_line")
+    if index is not None and not blank(values[index]):
+        row.po_line = text_of(values[index]).replace("\u00a0", " ").strip() or None
+
+    acts = row.action is not Action.KEEP
+    for name in ID_FIELDS:
+        index = columns.get(name)
+        if index is None:
+            continue
+        value = values[index]
+        text, message = clean_id(value, name)
+        setattr(row, name, text)
+        values[index] = text if text is not None else (None if blank(value) else display(value))
+        if message and acts:
+            sheet.problems.append(Problem(message, sheet=sheet.sheet_name, row=raw.number,
+                                          column=column_letter(index), column_name=headers[index]))
+    return row
+
+
+def _letters_and_spaces(text: str) -> str:
+    return " ".join(re.sub(r"[^a-z]+", " ", text.lower()).split())
+
+
+def parse_action(text: object) -> Action | None:
+    """The action a cell names: the exact word in any case and spacing (see :meth:`Action.parse`).
+
+    >>> parse_action(" DELETE "), parse_action("Re-link"), parse_action("delete?"), parse_action("remove")
+    (<Action.DELETE: 'delete'>, <Action.RELINK: 'relink'>, None, None)
+    """
+    return Action.parse(text)

@@ -1,0 +1,63 @@
+"""The template's Settings sheet: Mode (Preview or Apply) and "Email results to".
+
+Each value sits in the cell to the right of its label. A Mode that says Apply where nobody can
+see it (a hidden sheet, row or column) is a problem, not a setting.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..ids import display
+from ..model import Mode, Problem, Sheet, column_letter, shorten
+from .headers import normalise_header
+from .limits import TextBudget
+from .package import Package, SheetPart
+from .raw import blank
+from .rows import text_of
+from .worksheet import SheetReader
+
+_EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
+
+
+def read_settings_sheet(book: Package, ws: SheetPart, sheet: Sheet, budget: TextBudget) -> None:
+    """Set ``sheet.mode`` and ``sheet.email_to`` from a Settings sheet's labelled cells (in its first 50 rows)."""
+    parser = SheetReader(book, ws, budget)
+    hidden_sheet = ws.state in ("hidden", "veryHidden")
+    for raw in parser.rows():
+        if raw.number > 50:
+            break
+        cells = raw.values
+        for i, value in enumerate(cells):
+            key = normalise_header(value) if isinstance(value, str) else ""
+            if key not in ("mode", "emailresultsto", "emailto", "email"):
+                continue
+            j = i + 1  # the value sits in the cell to the right of its label
+            answer = cells[j] if j < len(cells) else None
+            where: dict[str, Any] = {"sheet": ws.title, "row": raw.number, "column": column_letter(j), "column_name": display(value)}
+            if key == "mode":
+                if blank(answer):
+                    continue
+                mode = Mode.parse(answer)
+                if mode is None:
+                    sheet.problems.append(Problem(f"Mode '{shorten(display(answer))}' is not Preview or Apply: choose Preview (nothing changes in Alma) or Apply from the list.", **where))
+                elif mode is Mode.APPLY and (hidden_sheet or raw.hidden or parser.column_hidden(j)):
+                    place = f"the sheet '{shorten(ws.title)}' is hidden" if hidden_sheet else "its cell is hidden"
+                    sheet.problems.append(Problem(
+                        f"Mode says Apply, but {place}: a file would change Alma without anyone seeing that it "
+                        "will. Unhide it (right-click a sheet tab, Unhide; or unhide the row or column), check "
+                        "the Mode, and put the file back.", **where))
+                else:
+                    sheet.mode = mode
+            else:
+                for address in re.split(r"[,;\s]+", text_of(answer)):
+                    address = address.strip().strip("<>")
+                    if not address:
+                        continue
+                    if _EMAIL.match(address):
+                        if address not in sheet.email_to:
+                            sheet.email_to.append(address)
+                    else:
+                        sheet.problems.append(Problem(f"'{shorten(address)}' is not an email address: write addresses like name@library.edu, separated by commas.", **where))
+            break
+    parser.close()
