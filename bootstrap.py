@@ -2,7 +2,7 @@
 """Set up and run, in one command, on a fresh machine with Python 3.11 or newer.
 
     python3 bootstrap.py demo      # the whole job on the embedded Alma sandbox
-    python3 bootstrap.py test      # the test suite
+    python3 bootstrap.py test      # the type checker, then the test suite (with the doctests)
     python3 bootstrap.py run FILE  # any other processor.py verb, after set-up
 
 It creates a private virtual environment in .venv (once, and again whenever
@@ -53,6 +53,12 @@ def main(argv: list[str]) -> int:
         return 0
     python = ensure_venv()
     if argv[0] == "test":
+        # The type checker first (over p2e/, see mypy.ini), then the tests and the docstrings' examples.
+        if not argv[1:]:
+            print("Type-checking p2e/ (mypy) ...", flush=True)
+            checked = subprocess.call([str(python), "-m", "mypy"], cwd=HERE)
+            if checked:
+                return checked
         command = [str(python), "-m", "pytest", *argv[1:]]
     else:
         command = [str(python), str(HERE / "processor.py"), *argv]
