@@ -167,8 +167,20 @@ class _Checker:
                     "MMS_ID_SUFFIX (the digits after the bib ID in your MMS IDs, for example MMS_ID_SUFFIX=12205899) "
                     "or OTHER_SYSTEM_ID_PATTERN (for example OTHER_SYSTEM_ID_PATTERN=(UIUdb){bib_id}) to config.env.",
                     row, "voyager_bib_id")
+        elif row.portfolio_id and not (row.mms_id or row.voyager_bib_id):
+            if not self.was_flagged(row, "mms_id"):
+                field_name = "mms_id" if "mms_id" in self.sheet.columns else "portfolio_id"
+                self.add(f"This row has a Portfolio ID ({shorten(row.portfolio_id)}) but no MMS ID: Alma finds a "
+                         "portfolio through its bib, so fill in the MMS ID of the P2E record (or its Voyager Bib ID).",
+                         row, field_name)
         if row.action is Action.RELINK:
-            if not (row.target_mms_id or row.target_portfolio_id):
+            if row.target_portfolio_id and not row.target_mms_id:
+                if not self.was_flagged(row, "target_mms_id"):
+                    field_name = "target_mms_id" if "target_mms_id" in self.sheet.columns else "target_portfolio_id"
+                    self.add(f"This row has a Target Portfolio ID ({shorten(row.target_portfolio_id)}) but no Target "
+                             "MMS ID: the PO line moves to a record, so fill in the MMS ID of the record you keep "
+                             "(the Community Zone record that portfolio is on).", row, field_name)
+            elif not (row.target_mms_id or row.target_portfolio_id):
                 if not (self.was_flagged(row, "target_mms_id") or self.was_flagged(row, "target_portfolio_id")):
                     field_name = "target_mms_id" if "target_mms_id" in self.sheet.columns else "target_portfolio_id"
                     self.add("This row says relink but has no Target MMS ID: fill in the MMS ID of the record the "

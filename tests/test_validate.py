@@ -230,3 +230,19 @@ def test_default_bib_handling_from_settings_counts(tmp_path, handling):
             [None, MMS_2, PID_2, "relink", None, MMS_1, None]]
     assert len(check(tmp_path, rows, settings=Settings(bib_handling=handling))) == 1
     assert check(tmp_path, rows, settings=Settings(bib_handling=BibHandling.RETAIN)) == []
+
+
+def test_a_portfolio_without_its_mms_id_or_voyager_id_is_a_problem(tmp_path):
+    # Alma's API reaches a standalone portfolio only through its bib (GET /bibs/{mms_id}/portfolios/{id}).
+    problems = check(tmp_path, [[None, None, PID_1, "delete", None, None, None]])
+    assert problems == [Problem(
+        f"This row has a Portfolio ID ({PID_1}) but no MMS ID: Alma finds a portfolio through its bib, so fill in "
+        "the MMS ID of the P2E record (or its Voyager Bib ID).", sheet="P2E", row=2, column="B", column_name="MMS ID")]
+
+
+def test_a_relink_target_portfolio_without_its_mms_id_is_a_problem(tmp_path):
+    problems = check(tmp_path, [[None, MMS_1, PID_1, "relink", None, None, PID_2]])
+    assert problems == [Problem(
+        f"This row has a Target Portfolio ID ({PID_2}) but no Target MMS ID: the PO line moves to a record, so fill "
+        "in the MMS ID of the record you keep (the Community Zone record that portfolio is on).",
+        sheet="P2E", row=2, column="F", column_name="Target MMS ID")]
