@@ -1,14 +1,18 @@
 """The workbooks and lists of a restore, and reading back a results workbook this processor wrote."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from ..names import unique_path
 from .workbook import formats, new_workbook
 
 
-def read_results(path: Path) -> list[dict]:
-    """The rows of a results workbook's Results sheet, as dicts keyed by header (``_row`` = sheet row)."""
+@contextmanager
+def _our_sheet(path: Path, sheet_name: str) -> Iterator[Any]:
+    """One sheet of a results workbook this processor wrote, opened read-only; a plain ValueError otherwise."""
     import openpyxl
 
     try:
@@ -16,9 +20,18 @@ def read_results(path: Path) -> list[dict]:
     except Exception as exc:  # openpyxl raises several kinds for a file that is not a workbook
         raise ValueError(f"{Path(path).name} is not a results workbook that can be opened ({exc}).") from None
     try:
-        if "Results" not in workbook.sheetnames:
-            raise ValueError(f"{Path(path).name} has no Results sheet: is it a results workbook from this processor?")
-        rows = workbook["Results"].iter_rows(values_only=True)
+        if sheet_name not in workbook.sheetnames:
+            raise ValueError(f"{Path(path).name} has no {sheet_name} sheet: is it a results workbook from this "
+                             "processor?")
+        yield workbook[sheet_name]
+    finally:
+        workbook.close()
+
+
+def read_results(path: Path) -> list[dict]:
+    """The rows of a results workbook's Results sheet, as dicts keyed by header (``_row`` = sheet row)."""
+    with _our_sheet(path, "Results") as sheet:
+        rows = sheet.iter_rows(values_only=True)
         header = [str(h) if h is not None else "" for h in next(rows, ())]
         found = []
         for number, values in enumerate(rows, start=2):
@@ -26,28 +39,16 @@ def read_results(path: Path) -> list[dict]:
             record["_row"] = number
             found.append(record)
         return found
-    finally:
-        workbook.close()
 
 
 def read_summary(path: Path) -> dict[str, str]:
     """The facts on a results workbook's Summary sheet (File, Mode, Run ID, ...), label -> text."""
-    import openpyxl
-
-    try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises several kinds for a file that is not a workbook
-        raise ValueError(f"{Path(path).name} is not a results workbook that can be opened ({exc}).") from None
-    try:
-        if "Summary" not in workbook.sheetnames:
-            raise ValueError(f"{Path(path).name} has no Summary sheet: is it a results workbook from this processor?")
+    with _our_sheet(path, "Summary") as sheet:
         facts: dict[str, str] = {}
-        for values in workbook["Summary"].iter_rows(min_row=1, max_row=40, max_col=2, values_only=True):
+        for values in sheet.iter_rows(min_row=1, max_row=40, max_col=2, values_only=True):
             if values and isinstance(values[0], str) and len(values) > 1 and values[1] is not None:
                 facts.setdefault(values[0], str(values[1]))
         return facts
-    finally:
-        workbook.close()
 
 
 def write_restore_results(path: Path, source_name: str, restored: list) -> Path:
