@@ -301,9 +301,15 @@ def test_a_workbook_saved_by_libreoffice_as_ods_reads_as_its_xlsx_does(tmp_path)
     ws.row_dimensions[3].hidden = True  # a hidden row marked keep is fine
     wb.create_sheet("Settings").append(["Mode", "Preview"])
     wb.save(xlsx)
+    ws.row_dimensions[3].hidden = False
+    ws.row_dimensions[4].hidden = True  # a hidden row that asks for a delete
+    wb.save(tmp_path / "hidden.xlsx")
     out = tmp_path / "out"
     subprocess.run([soffice, f"-env:UserInstallation=file://{tmp_path}/profile", "--headless", "--convert-to",
-                    "ods", "--outdir", str(out), str(xlsx)], check=True, capture_output=True, timeout=180)
+                    "ods", "--outdir", str(out), str(xlsx), str(tmp_path / "hidden.xlsx")],
+                   check=True, capture_output=True, timeout=180)
+    assert only_message(out / "hidden.ods") == only_message(tmp_path / "hidden.xlsx")
+    assert only_message(out / "hidden.ods").startswith("1 hidden row (row 4) asks for a change in Alma")
     ods = out / "p2e.ods"
     with zipfile.ZipFile(ods) as z:
         assert z.infolist()[0].filename == "mimetype"
