@@ -65,45 +65,48 @@ def duration(text: str) -> datetime.timedelta:
 
 
 def paragraph_text(cell: Element) -> str | None:
-    """The text of a cell's paragraphs, one line each (comments and shapes left out); None when it has none."""
+    """The text of a cell's paragraphs, one line each (comments and shapes left out); None when it has none.
+
+    (No nested functions: intake runs with the cyclic garbage collector off, and a closure that calls
+    itself is a cycle that would stay in memory for every cell.)"""
     parts: list[str] = []
     size = 0
     found = False
-
-    def add(text: str | None) -> None:
-        nonlocal size
-        if text:
-            size += len(text)
-            if size > limits.EXCEL_MAX_CELL_CHARS:
-                raise CellTooLong(size)
-            parts.append(text)
-
-    def walk(node: Element) -> None:
-        add(node.text)
-        for child in node:
-            tag = child.tag
-            if tag == _S:
+    for paragraph in cell:
+        if paragraph.tag != _P and paragraph.tag != _H:
+            continue
+        if found:  # one line each
+            parts.append("\n")
+            size += 1
+        found = True
+        todo: list[Element | str] = [paragraph]
+        while todo:
+            item = todo.pop()
+            if isinstance(item, str):
+                piece = item
+            elif item.tag == _S and item is not paragraph:
                 try:
-                    count = int(child.get(_C) or 1)
+                    count = int(item.get(_C) or 1)
                 except ValueError:
                     raise Unreadable("text:c") from None
                 if count > limits.EXCEL_MAX_CELL_CHARS:
                     raise CellTooLong(count)
-                add(" " * max(count, 0))
-            elif tag == _TAB:
-                add("\t")
-            elif tag == _BREAK:
-                add("\n")
-            else:
-                walk(child)  # spans, links, fields: their text
-            add(child.tail)
-
-    for node in cell:
-        if node.tag in (_P, _H):
-            if found:
-                add("\n")
-            found = True
-            walk(node)
+                piece = " " * max(count, 0)
+            elif item.tag == _TAB:
+                piece = "\t"
+            elif item.tag == _BREAK:
+                piece = "\n"
+            else:  # the paragraph, spans, links, fields: their text, then their children's, each with its tail
+                piece = item.text or ""
+                for child in reversed(item):
+                    if child.tail:
+                        todo.append(child.tail)
+                    todo.append(child)
+            if piece:
+                size += len(piece)
+                if size > limits.EXCEL_MAX_CELL_CHARS:
+                    raise CellTooLong(size)
+                parts.append(piece)
     return "".join(parts) if found else None
 
 
@@ -129,7 +132,10 @@ def cell_value(cell: Element) -> Any:
         return None if value is None else value.strip().lower() in ("true", "1")
     text = cell.get(_STRING) if kind == "string" else None
     if text is None:
-        if len(cell) == 1 and cell[0].tag == _P and not len(cell[0]):  # one plain paragraph: most cells
+        children = len(cell)
+        if children == 0:  # an empty cell
+            return None
+        if children == 1 and cell[0].tag == _P and not len(cell[0]):  # one plain paragraph: most cells
             text = cell[0].text or ""
         else:
             text = paragraph_text(cell)
