@@ -1,8 +1,9 @@
 """The entry point, :func:`read_workbook`: one staff file in, one :class:`~p2e.model.Sheet` out.
 
 Whatever the file turns out to be (:mod:`p2e.intake.sniff`), it is read as a workbook
-(:mod:`p2e.intake.xlsx`) or a CSV file (:mod:`p2e.intake.csv_reader`), or refused with one
-plain :class:`~p2e.intake.messages.FileRejected`. Nothing else escapes.
+(:mod:`p2e.intake.xlsx`), an OpenDocument spreadsheet (:mod:`p2e.intake.ods`) or a CSV file
+(:mod:`p2e.intake.csv_reader`), or refused with one plain :class:`~p2e.intake.messages.FileRejected`.
+Nothing else escapes.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import warnings
 from pathlib import Path
 
 from ..model import Sheet, shorten
-from . import csv_reader, xlsx
+from . import csv_reader, ods, xlsx
 from .messages import FileRejected, reject
 from .sniff import sniff
 
@@ -20,7 +21,7 @@ log = logging.getLogger("p2e.intake")
 
 
 def read_workbook(path: Path, *, max_file_mb: float = 50.0) -> Sheet:
-    """Read the action sheet of a staff workbook (``.xlsx``, ``.xlsm`` or ``.csv``).
+    """Read the action sheet of a staff workbook (``.xlsx``, ``.xlsm``, ``.ods`` or ``.csv``).
 
     Raises :class:`FileRejected` when the file cannot be read at all; cell-level
     problems (a rounded ID, a date in an ID column) go to ``sheet.problems``.
@@ -33,8 +34,11 @@ def read_workbook(path: Path, *, max_file_mb: float = 50.0) -> Sheet:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            if sniff(path, max_file_mb) == "csv":
+            kind = sniff(path, max_file_mb)
+            if kind == "csv":
                 return csv_reader.read_csv(path)
+            if kind == "ods":
+                return ods.read_ods(path, max_file_mb)
             return xlsx.read_xlsx(path, max_file_mb)
     except FileRejected:
         raise

@@ -6,24 +6,34 @@ see it (a hidden sheet, row or column) is a problem, not a setting.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Iterator, Protocol
 
 from ..ids import display
 from ..model import Mode, Problem, Sheet, column_letter, shorten
 from .headers import normalise_header
-from .limits import TextBudget
-from .package import Package, SheetPart
-from .raw import blank
+from .raw import RawRow, blank
 from .rows import text_of
-from .worksheet import SheetReader
+
+
+
+class SettingsRows(Protocol):
+    """What the Settings sheet is read through: its rows, and which columns are hidden."""
+
+    def rows(self) -> Iterator[RawRow]: ...
+
+    def column_hidden(self, col: int) -> bool: ...
+
+    def close(self) -> None: ...
+
 
 _EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
 
 
-def read_settings_sheet(book: Package, ws: SheetPart, sheet: Sheet, budget: TextBudget) -> None:
-    """Set ``sheet.mode`` and ``sheet.email_to`` from a Settings sheet's labelled cells (in its first 50 rows)."""
-    parser = SheetReader(book, ws, budget)
-    hidden_sheet = ws.state in ("hidden", "veryHidden")
+def read_settings_sheet(parser: SettingsRows, title: str, state: str, sheet: Sheet) -> None:
+    """Set ``sheet.mode`` and ``sheet.email_to`` from a Settings sheet's labelled cells (in its first 50 rows).
+
+    ``parser`` streams the Settings sheet's rows (see :mod:`p2e.intake.book`); ``state`` is the sheet's."""
+    hidden_sheet = state in ("hidden", "veryHidden")
     for raw in parser.rows():
         if raw.number > 50:
             break
@@ -34,7 +44,7 @@ def read_settings_sheet(book: Package, ws: SheetPart, sheet: Sheet, budget: Text
                 continue
             j = i + 1  # the value sits in the cell to the right of its label
             answer = cells[j] if j < len(cells) else None
-            where: dict[str, Any] = {"sheet": ws.title, "row": raw.number, "column": column_letter(j), "column_name": display(value)}
+            where: dict[str, Any] = {"sheet": title, "row": raw.number, "column": column_letter(j), "column_name": display(value)}
             if key == "mode":
                 if blank(answer):
                     continue
@@ -42,7 +52,7 @@ def read_settings_sheet(book: Package, ws: SheetPart, sheet: Sheet, budget: Text
                 if mode is None:
                     sheet.problems.append(Problem(f"Mode '{shorten(display(answer))}' is not Preview or Apply: choose Preview (nothing changes in Alma) or Apply from the list.", **where))
                 elif mode is Mode.APPLY and (hidden_sheet or raw.hidden or parser.column_hidden(j)):
-                    place = f"the sheet '{shorten(ws.title)}' is hidden" if hidden_sheet else "its cell is hidden"
+                    place = f"the sheet '{shorten(title)}' is hidden" if hidden_sheet else "its cell is hidden"
                     sheet.problems.append(Problem(
                         f"Mode says Apply, but {place}: a file would change Alma without anyone seeing that it "
                         "will. Unhide it (right-click a sheet tab, Unhide; or unhide the row or column), check "

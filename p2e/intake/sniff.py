@@ -20,7 +20,8 @@ WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm")
 
 
 def sniff(path: Path, max_file_mb: float) -> str:
-    """"xlsx" or "csv": how to read the file, from what it really is (not only its name); anything else is refused."""
+    """"xlsx", "ods" or "csv": how to read the file, from what it really is (not only its name); anything
+    else is refused. An .ods file renamed .xlsx is read as .ods, and the reverse."""
     name = path.name
     suffix = path.suffix.lower()
     if suffix == ".numbers":
@@ -41,10 +42,8 @@ def sniff(path: Path, max_file_mb: float) -> str:
     if head.startswith(ZIP_MAGIC):
         if suffix == ".xlsb":
             raise reject("xlsb", name=name)
-        if suffix == ".ods":
-            raise reject("ods", name=name)
-        if suffix in WORKBOOK_SUFFIXES + (".xls", ".csv"):
-            return "xlsx"
+        if suffix in WORKBOOK_SUFFIXES + (".ods", ".xls", ".csv"):
+            return "ods" if is_ods_package(path) else "xlsx"
         raise reject("unsupported", name=name)
     if head == OLE2_MAGIC:
         kind = ole2_kind(path)
@@ -62,7 +61,7 @@ def sniff(path: Path, max_file_mb: float) -> str:
         raise reject("text_as_xls", name=name)
     if suffix == ".csv":
         return "csv"
-    if suffix in WORKBOOK_SUFFIXES:
+    if suffix in WORKBOOK_SUFFIXES + (".ods",):
         if kind == "html":
             raise reject("html", name=name, suffix=suffix)
         if kind == "xml2003":
@@ -70,9 +69,19 @@ def sniff(path: Path, max_file_mb: float) -> str:
         if kind == "pdf":
             raise reject("other_kind", name=name, kind="a PDF document", suffix=suffix)
         raise reject("not_a_workbook", name=name, suffix=suffix)
-    if suffix in (".xlsb", ".ods"):
-        raise reject(suffix[1:], name=name)
+    if suffix == ".xlsb":
+        raise reject("xlsb", name=name)
     raise reject("unsupported", name=name)
+
+
+def is_ods_package(path: Path) -> bool:
+    """A ZIP file whose ``mimetype`` member says OpenDocument spreadsheet, whatever its name; False when it
+    cannot be told (an incomplete ZIP file is then refused as an .xlsx one is)."""
+    try:
+        with zipfile.ZipFile(path) as archive, archive.open("mimetype") as member:
+            return b"opendocument.spreadsheet" in member.read(100)
+    except (KeyError, zipfile.BadZipFile, EOFError, zlib.error, OSError, RuntimeError):
+        return False
 
 
 def text_kind(start: bytes) -> str | None:
@@ -142,9 +151,7 @@ def check_package(path: Path, max_file_mb: float) -> list[zipfile.ZipInfo]:
                 mimetype = member.read(100)
         except (zipfile.BadZipFile, EOFError, zlib.error, OSError, RuntimeError):
             mimetype = b""
-        if b"opendocument.spreadsheet" in mimetype:
-            raise reject("ods", name=name)
-        if b"opendocument" in mimetype:
+        if b"opendocument" in mimetype:  # (a spreadsheet is read as .ods: see sniff)
             raise reject("other_kind", name=name, kind="an OpenDocument document (LibreOffice)",
                           suffix=suffix)
     if "[Content_Types].xml" not in names:

@@ -1,9 +1,8 @@
 """Reading an .xlsx/.xlsm staff workbook: bound its parts, open the package, pick the action sheet.
 
-The sheet that has an Action heading in its first rows is the action sheet (exactly one must);
-a sheet named Settings beside it gives the Mode and the addresses to email. Every way the
-package can fail becomes one plain :class:`~p2e.intake.messages.FileRejected`: incomplete
-(``truncated``), damaged XML (``damaged``), unsafe XML (``unsafe``), not a workbook.
+The action sheet and the Settings sheet are chosen as for every workbook (:mod:`p2e.intake.book`).
+Every way the package can fail becomes one plain :class:`~p2e.intake.messages.FileRejected`:
+incomplete (``truncated``), damaged XML (``damaged``), unsafe XML (``unsafe``), not a workbook.
 """
 from __future__ import annotations
 
@@ -15,16 +14,12 @@ from xml.etree import ElementTree
 
 from defusedxml import DefusedXmlException
 
-from ..model import Sheet, shorten
-from . import limits
-from . import rows as rows_module
-from .headers import find_header, header_too_far
+from ..model import Sheet
+from .book import read_book
 from .limits import TextBudget
-from .messages import list_some, reject
-from .package import Package, PackageError, SheetPart, open_package
+from .messages import reject
+from .package import Package, PackageError, open_package
 from .parts import check_other_part, check_sheet_part, read_whole_at_open
-from .raw import RawRow
-from .settings_sheet import read_settings_sheet
 from .sniff import check_package
 from .worksheet import SheetReader
 from .xmlstream import RunTooLong
@@ -75,31 +70,4 @@ def _xml_cause(exc: BaseException | None) -> BaseException | None:
 
 
 def _read_book(book: Package, path: Path, budget: TextBudget) -> Sheet:
-    worksheets = book.sheets
-
-    def header_of(ws: SheetPart, limit: int | None = None) -> RawRow | None:
-        rows = SheetReader(book, ws, budget).rows()
-        try:
-            return find_header(rows, limit)
-        finally:
-            rows.close()
-
-    candidates = [ws for ws in worksheets if header_of(ws) is not None]
-    if not candidates:
-        for ws in worksheets:  # a header too far down: say where it is
-            header = header_of(ws, limits.HEADER_REPORT_ROWS)
-            if header is not None:
-                raise header_too_far(ws.title, header.number)
-        raise reject("no_action_sheet", name=path.name,
-                     sheets=list_some([f"'{shorten(ws.title)}'" for ws in worksheets]) or "none")
-    if len(candidates) > 1:
-        raise reject("several_action_sheets", name=path.name,
-                     sheets=list_some([f"'{shorten(ws.title)}'" for ws in candidates]))
-    ws = candidates[0]
-    reader = SheetReader(book, ws, budget)
-    sheet = rows_module.build_sheet(path, ws.title, reader.rows(), merged=lambda: reader.merged_ranges,
-                                    sheet_state=ws.state, column_hidden=reader.column_hidden)
-    settings_ws = next((w for w in worksheets if w.title.strip().lower() == "settings" and w is not ws), None)
-    if settings_ws is not None:
-        read_settings_sheet(book, settings_ws, sheet, budget)
-    return sheet
+    return read_book(path, book.sheets, lambda ws: SheetReader(book, ws, budget))

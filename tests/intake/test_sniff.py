@@ -102,20 +102,21 @@ def test_xlsb(tmp_path):
         "choose File > Save As, pick 'Excel Workbook (.xlsx)', and put the .xlsx file in the folder.")
 
 
-def test_ods(tmp_path):
+def test_ods_with_no_content(tmp_path):  # an .ods file is read (tests/intake/test_ods.py); this one is empty
     path = tmp_path / "p2e.ods"
     with zipfile.ZipFile(path, "w") as z:
         z.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
     assert only_message(path) == (
-        "The file p2e.ods is an OpenDocument spreadsheet (.ods), which the processor cannot read. Save it as "
-        "'Excel 2007-365 (.xlsx)' and put the .xlsx file in the folder.")
+        "The file p2e.ods is not a readable Excel workbook, although its name ends in .ods: it may be damaged, "
+        "or another kind of file renamed. Open it in Excel, save it as 'Excel Workbook (.xlsx)', and put it back "
+        "in the folder.")
 
 
 def test_other_file_type(tmp_path):
     path = tmp_path / "notes.pdf"
     path.write_bytes(b"%PDF-1.7\n")
     assert only_message(path) == (
-        "The file notes.pdf is not a spreadsheet the processor reads: it reads .xlsx, .xlsm and .csv files. "
+        "The file notes.pdf is not a spreadsheet the processor reads: it reads .xlsx, .xlsm, .ods and .csv files. "
         "Save your spreadsheet as 'Excel Workbook (.xlsx)' and put that file in the folder.")
 
 
