@@ -10,7 +10,12 @@ True
 """
 from __future__ import annotations
 
+import zipfile
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+from xml.etree import ElementTree
 
 from ..model import Problem
 
@@ -85,3 +90,22 @@ def list_some(items: list[str], limit: int = 8) -> str:
     if len(items) > limit:
         shown += f" and {len(items) - limit} more"
     return shown
+
+
+@contextmanager
+def plain_refusals(name: str) -> Iterator[None]:
+    """Reading a workbook package: a cut-short, damaged or unsafe one is refused in plain words, never a traceback."""
+    from defusedxml import DefusedXmlException
+
+    from .xmlstream import RunTooLong
+
+    try:
+        yield
+    except RunTooLong:
+        raise reject("run_too_long", name=name) from None
+    except (zipfile.BadZipFile, EOFError, zlib.error):
+        raise reject("truncated", name=name) from None
+    except ElementTree.ParseError:
+        raise reject("damaged", name=name) from None
+    except DefusedXmlException:
+        raise reject("unsafe", name=name) from None

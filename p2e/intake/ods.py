@@ -16,23 +16,21 @@ Settings sheet is read. The package is read with the public ``zipfile`` API and 
 from __future__ import annotations
 
 import zipfile
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 from xml.etree import ElementTree
 from xml.etree.ElementTree import Element
 
-from defusedxml import DefusedXmlException
 
 from ..model import Sheet
 from . import limits
 from .book import read_book
 from .limits import TextBudget
-from .messages import reject
+from .messages import plain_refusals, reject
 from .ods_table import TABLE, TABLE_ROW, TABLE_TABLE, TableReader
 from .parts import check_other_part
-from .xmlstream import RunTooLong, iterparse, parse_part
+from .xmlstream import iterparse, parse_part
 
 CONTENT, STYLES = "content.xml", "styles.xml"
 _STYLE = "{urn:oasis:names:tc:opendocument:xmlns:style:1.0}"
@@ -58,7 +56,7 @@ def read_ods(path: Path, max_file_mb: float) -> Sheet:
     """The action sheet of an .ods spreadsheet (or one saved under another name)."""
     name = path.name
     budget = TextBudget(name)
-    try:
+    with plain_refusals(name):
         with zipfile.ZipFile(path) as archive:
             _check_package(archive, path, max_file_mb)
             hidden_styles = _hidden_table_styles(archive) if STYLES in archive.namelist() else set()
@@ -69,14 +67,6 @@ def read_ods(path: Path, max_file_mb: float) -> Sheet:
             with open_content() as src:
                 sheets = scan_tables(src, hidden_styles, name)
             return read_book(path, sheets, lambda ws: TableReader(open_content, ws.index, ws.title, budget))
-    except RunTooLong:
-        raise reject("run_too_long", name=name) from None
-    except (zipfile.BadZipFile, EOFError, zlib.error):
-        raise reject("truncated", name=name) from None
-    except ElementTree.ParseError:
-        raise reject("damaged", name=name) from None
-    except DefusedXmlException:
-        raise reject("unsafe", name=name) from None
 
 
 def _check_package(archive: zipfile.ZipFile, path: Path, max_file_mb: float) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import zipfile
-import zlib
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -17,12 +16,11 @@ from defusedxml import DefusedXmlException
 from ..model import Sheet
 from .book import read_book
 from .limits import TextBudget
-from .messages import reject
+from .messages import plain_refusals, reject
 from .package import Package, PackageError, open_package
 from .parts import check_other_part, check_sheet_part, read_whole_at_open
 from .sniff import check_package
 from .worksheet import SheetReader
-from .xmlstream import RunTooLong
 
 _WORKSHEET_PART = re.compile(r"(^|/)worksheets/[^/]+\.xml$", re.IGNORECASE)
 
@@ -32,7 +30,7 @@ def read_xlsx(path: Path, max_file_mb: float) -> Sheet:
     name = path.name
     members = check_package(path, max_file_mb)
     budget = TextBudget(name)
-    try:
+    with plain_refusals(name):
         with zipfile.ZipFile(path) as archive:
             for member in members:
                 if _WORKSHEET_PART.search(member.filename):
@@ -49,14 +47,6 @@ def read_xlsx(path: Path, max_file_mb: float) -> Sheet:
                     raise cause from None
                 raise reject("not_a_workbook", name=name, suffix=path.suffix.lower()) from None
             return _read_book(book, path, budget)
-    except RunTooLong:
-        raise reject("run_too_long", name=name) from None
-    except (zipfile.BadZipFile, EOFError, zlib.error):
-        raise reject("truncated", name=name) from None
-    except ElementTree.ParseError:
-        raise reject("damaged", name=name) from None
-    except DefusedXmlException:
-        raise reject("unsafe", name=name) from None
 
 
 def _xml_cause(exc: BaseException | None) -> BaseException | None:
