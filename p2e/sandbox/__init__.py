@@ -14,13 +14,13 @@ import os
 from pathlib import Path
 
 from .seed import Library, generate_library, load_seed, save_seed
-from .server import API_KEY, READONLY_KEY, Sandbox
+from .server import API_KEY, NO_ACQ_KEY, READONLY_KEY, Sandbox
 from .store import SandboxError, Store
 from .workbook import write_workbook
 
 __all__ = [
     "Sandbox", "Library", "generate_library", "load_seed", "save_seed", "write_workbook",
-    "serve_from_cli", "Store", "SandboxError", "API_KEY", "READONLY_KEY",
+    "serve_from_cli", "Store", "SandboxError", "API_KEY", "READONLY_KEY", "NO_ACQ_KEY",
 ]
 
 

@@ -33,6 +33,8 @@ from .store import SandboxError, Store
 
 API_KEY = "sandbox-rw-key"
 READONLY_KEY = "sandbox-ro-key"
+NO_ACQ_KEY = "sandbox-no-acq-key"  # read/write Bibs and Electronic resources, no Acquisitions
+INSTITUTION_CODE = "01CARLI_SANDBOX"
 UNAUTHORIZED_MESSAGE = "API-key not defined or not configured to allow this API."
 DEFAULT_DAILY_LIMIT = 1_000_000
 
@@ -58,6 +60,7 @@ ROUTES: list[tuple[str, str, str]] = [
     ("GET", "/almaws/v1/acq/po-lines", "_search_pols"),
     ("GET", "/almaws/v1/acq/po-lines/{po_line_id}", "_get_pol"),
     ("PUT", "/almaws/v1/acq/po-lines/{po_line_id}", "_put_pol"),
+    ("GET", "/almaws/v1/electronic/e-collections", "_list_collections"),
     ("GET", "/almaws/v1/electronic/e-collections/{collection_id}", "_get_collection"),
 ]
 
@@ -257,6 +260,8 @@ class Sandbox:
         self.options = options
         self.api_key = API_KEY
         self.readonly_key = READONLY_KEY
+        self.no_acq_key = NO_ACQ_KEY
+        self.institution_code = INSTITUTION_CODE
         self.requests: list[dict] = []
         self._log_lock = threading.Lock()
         self._gate_lock = threading.Lock()
@@ -494,7 +499,8 @@ class Sandbox:
             return _Reply(503, raw=b"<html><body><h1>503 Service Unavailable</h1></body></html>",
                           content_type="text/html")
         key = self._key_of(h, query)
-        if key not in (self.api_key, self.readonly_key) or (key == self.readonly_key and method != "GET"):
+        if key not in (self.api_key, self.readonly_key, self.no_acq_key) or (key == self.readonly_key and method != "GET") \
+                or (key == self.no_acq_key and path.startswith("/almaws/v1/acq/")):
             return self._error_reply(400, "UNAUTHORIZED", UNAUTHORIZED_MESSAGE, as_json, tracking=False)
         now = time.monotonic()
         with self._gate_lock:
@@ -568,8 +574,14 @@ class Sandbox:
         except (ValueError, ET.ParseError) as exc:
             raise SandboxError("401676", f"Request body is not valid: {exc}.")
 
-    def _test(self, method: str, **_: Any) -> _Reply:
-        return _Reply(200, {"result": f"{method} request succeeded"}, xml_root="test")
+    def _test(self, method: str, headers: Any, query: dict, **_: Any) -> _Reply:
+        """As published: ``<test>GET - OK - institutionCode: 01ABC_INST</test>``, ``<test>POST - OK</test>``."""
+        text = f"GET - OK - institutionCode: {self.institution_code}" if method == "GET" else "POST - OK"
+        fmt = (query.get("format") or "").lower()
+        if fmt == "json" or (fmt != "xml" and "json" in (headers.get("Accept") or "").lower()):
+            return _Reply(200, raw=json.dumps({"test": text}).encode(), content_type="application/json;charset=UTF-8")
+        xml = f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><test>{escape(text)}</test>'
+        return _Reply(200, raw=xml.encode(), content_type="application/xml;charset=UTF-8")
 
     def _search_bibs(self, query: dict, **_: Any) -> _Reply:
         return _Reply(200, self.store.search_bibs(query), xml_root="bibs")
@@ -642,6 +654,10 @@ class Sandbox:
     def _put_pol(self, params: dict, body: bytes, headers: Any, **_: Any) -> _Reply:
         entity = self._parse_entity(headers, body)
         return _Reply(200, self.store.update_pol(params["po_line_id"], entity), xml_root="po_line")
+
+    def _list_collections(self, query: dict, **_: Any) -> _Reply:
+        body = self.store.list_collections(self._int(query, "limit", 10, 100), self._int(query, "offset", 0))
+        return _Reply(200, body, xml_root="electronic_collections")
 
     def _get_collection(self, params: dict, **_: Any) -> _Reply:
         return _Reply(200, self.store.get_collection(params["collection_id"]), xml_root="electronic_collection")

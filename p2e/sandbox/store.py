@@ -792,6 +792,15 @@ class Store:
                 raise SandboxError("60121", "Failed to find the Collection ID.")
             return self.render_collection(rec)
 
+    def list_collections(self, limit: int, offset: int) -> dict:
+        with self.lock:
+            ids = sorted(self.e_collections)
+            page = [self.render_collection(self.e_collections[c]) for c in ids[offset:offset + limit]]
+            body: dict = {"total_record_count": len(ids)}
+            if page:
+                body["electronic_collection"] = page
+            return body
+
     # ------------------------------------------------------------------ dump
     def state(self) -> dict:
         with self.lock:

@@ -132,6 +132,34 @@ def test_test_endpoints_read_and_write(alma):
         assert alma.post(path).status_code == 200
 
 
+def test_test_endpoints_answer_as_published(sb):
+    """``<test>GET - OK - institutionCode: 01ABC_INST</test>`` and ``<test>POST - OK</test>``, with the allowance."""
+    h = {"Authorization": f"apikey {sb.api_key}"}
+    for area in ("bibs", "acq"):
+        r = requests.get(f"{sb.url}/almaws/v1/{area}/test", headers=h)
+        assert r.status_code == 200 and r.headers["X-Exl-Api-Remaining"].isdigit()
+        assert r.text.endswith(f"<test>GET - OK - institutionCode: {sb.institution_code}</test>")
+        r = requests.post(f"{sb.url}/almaws/v1/{area}/test", headers=h)
+        assert r.status_code == 200 and r.text.endswith("<test>POST - OK</test>")
+    r = requests.get(f"{sb.url}/almaws/v1/bibs/test", headers={**h, "Accept": "application/json"})
+    assert r.json() == {"test": f"GET - OK - institutionCode: {sb.institution_code}"}
+
+
+def test_e_collections_list_is_the_electronic_probe(alma):
+    body = alma.get("/electronic/e-collections", params={"limit": 1}).json()
+    assert body["total_record_count"] >= 1 and len(body["electronic_collection"]) == 1
+
+
+def test_a_key_without_acquisitions_gets_the_unauthorized_envelope_there_only(sb):
+    h = {"Authorization": f"apikey {sb.no_acq_key}", "Accept": "application/json"}
+    for method in ("GET", "POST"):
+        assert requests.request(method, f"{sb.url}/almaws/v1/bibs/test", headers=h).status_code == 200
+        r = requests.request(method, f"{sb.url}/almaws/v1/acq/test", headers=h)
+        assert r.status_code == 400 and error_of(r) == {"errorCode": "UNAUTHORIZED",
+                                                        "errorMessage": "API-key not defined or not configured to allow this API."}
+    assert requests.get(f"{sb.url}/almaws/v1/electronic/e-collections", headers=h, params={"limit": 1}).status_code == 200
+
+
 # ---------------------------------------------------------------- envelopes and formats
 def test_error_envelope_matches_alma_json(alma):
     r = alma.get("/bibs/99100401219703811")
