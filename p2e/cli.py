@@ -1,5 +1,6 @@
 """The command line: each verb is a thin call into the package (tests call the same functions).
 
+    python processor.py check                is this Alma, this key, this configuration ready? (run it first)
     python processor.py demo                 the whole job on the embedded Alma sandbox, no key needed
     python processor.py run FILE [--preview] process one workbook now, exactly as the watcher would
     python processor.py validate FILE        check a workbook without calling Alma
@@ -10,7 +11,8 @@
 
 Exit codes: 0 processed with no failed row; 1 processed with failed or not-run rows, or the
 file waits because Alma could not be reached or refused the API key (run it again later);
-2 file rejected or configuration invalid.
+2 file rejected or configuration invalid. ``check``: 0 when a run would work, 1 when any check
+shows a PROBLEM, 2 when the configuration cannot be read.
 """
 from __future__ import annotations
 
@@ -34,6 +36,19 @@ def settings_from(config: str | None) -> Settings:
     if default.is_file():
         return load_settings(default)
     return load_settings(None, base_dir=PROJECT)
+
+
+def cmd_check(args) -> int:
+    from .check import all_ok, format_table, run_checks
+
+    settings = settings_from(args.config)
+    checks = run_checks(settings, preview_only=args.preview_only, send_test_mail=args.send_test_mail)
+    print(format_table(checks))
+    if all_ok(checks):
+        print("Ready: a run would work." if not args.preview_only else "Ready for preview runs (reads only).")
+        return EXIT_OK
+    print(f"Not ready: {sum(not c.ok for c in checks)} problem(s) to fix (see TO DO).")
+    return 1
 
 
 def cmd_run(args) -> int:
@@ -139,6 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(handler=handler)
         return p
 
+    p = verb("check", cmd_check, "is this Alma, this key and this configuration ready? one line per check")
+    p.add_argument("--preview-only", action="store_true", help="the key only needs to read (no write test)")
+    p.add_argument("--send-test-mail", action="store_true", help="also send a test message to MAIL_TO")
     p = verb("demo", cmd_demo, "run the whole job on the embedded Alma sandbox (no Alma key needed)")
     p.add_argument("--rows", type=int, default=12, help="rows in the sample workbook (default 12)")
     p = verb("run", cmd_run, "process one workbook now, exactly as the watcher would; results to the outbox")

@@ -34,6 +34,28 @@ def smtp_send(message: EmailMessage, settings: Settings, timeout: float = SMTP_T
         server.send_message(message)
 
 
+def smtp_hello(settings: Settings, timeout: float = SMTP_TIMEOUT) -> str:
+    """Connect, greet (EHLO), secure and log in as configured, then quit: no message is sent.
+
+    Returns the server's greeting line; raises smtplib/OSError errors like :func:`smtp_send`.
+    """
+    host, port = settings.smtp_host or "", settings.smtp_port
+    server: smtplib.SMTP
+    if settings.smtp_security == "ssl":
+        server = smtplib.SMTP_SSL(host, port, timeout=timeout, context=ssl.create_default_context())
+    else:
+        server = smtplib.SMTP(host, port, timeout=timeout)
+    with server:
+        code, banner = server.ehlo()
+        if code >= 400:
+            raise smtplib.SMTPHeloError(code, banner)
+        if settings.smtp_security == "starttls":
+            server.starttls(context=ssl.create_default_context())
+        if settings.smtp_user:
+            server.login(settings.smtp_user, settings.smtp_password or "")
+        return banner.decode(errors="replace").splitlines()[0] if banner else ""
+
+
 def describe_error(exc: BaseException, settings: Settings) -> str:
     """What went wrong, for the log (never the password)."""
     where = f"the mail server {settings.smtp_host}:{settings.smtp_port}"

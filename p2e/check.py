@@ -1,0 +1,176 @@
+"""``processor.py check``: is this Alma, this key and this configuration ready for a run?
+
+One line per check (what, OK or PROBLEM, what was seen, what to do), and ``all_ok`` only when
+a run would work. Nothing is written to Alma: the only non-GET calls are Alma's
+``POST /almaws/v1/{area}/test``, which changes nothing (and is skipped with ``preview_only``).
+No mail is sent unless ``send_test_mail``.
+
+>>> print(format_table([Check("Alma address", True, "answered in 40 ms"),
+...                     Check("Inbox folder", False, "cannot write in /x", "make it writable")]))
+CHECK         RESULT   SEEN                TO DO
+Alma address  OK       answered in 40 ms
+Inbox folder  PROBLEM  cannot write in /x  make it writable
+"""
+from __future__ import annotations
+
+import os
+import smtplib
+import tempfile
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+
+from .alma.client import AlmaClient
+from .alma.probe import Answer, institution_code, read_electronic, probe_area
+from .config import Settings
+from .notify.smtp import describe_error, smtp_hello, smtp_send
+from .run.engine import ROW_CALLS
+from .watch.lock import WatcherLock
+
+CHECK_TIMEOUT = 10.0  # seconds: a check must not hang on an address that does not answer
+# (area, what Developer Network calls the permission, whether the processor writes there)
+AREAS = (("bibs", "Bibs", True), ("acq", "Acquisitions", True), ("electronic", "Electronic resources", False))
+
+
+@dataclass
+class Check:
+    what: str
+    ok: bool
+    seen: str
+    todo: str = ""
+
+
+def format_table(checks: list[Check]) -> str:
+    """The plain table: one line per check."""
+    rows = [("CHECK", "RESULT", "SEEN", "TO DO")] + [(c.what, "OK" if c.ok else "PROBLEM", c.seen, c.todo)
+                                                     for c in checks]
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    return "\n".join(("  ".join(r[i].ljust(widths[i]) for i in range(3)) + "  " + r[3]).rstrip() for r in rows)
+
+
+def all_ok(checks: list[Check]) -> bool:
+    return all(c.ok for c in checks)
+
+
+def run_checks(settings: Settings, preview_only: bool = False, send_test_mail: bool = False) -> list[Check]:
+    """Every check, in the order a systems librarian would fix them."""
+    checks = alma_checks(settings, preview_only)
+    checks.append(mail_check(settings, send_test_mail))
+    checks.extend(folder_check(name, folder) for name, folder in
+                  (("Inbox folder", settings.inbox_dir), ("Outbox folder", settings.outbox_dir),
+                   ("State folder", settings.state_dir)))
+    checks.append(lock_check(settings))
+    return checks
+
+
+# -- Alma ---------------------------------------------------------------------------------------
+def alma_checks(settings: Settings, preview_only: bool) -> list[Check]:
+    settings.require_alma()
+    base_url, key = settings.base_url or "", settings.alma_api_key or ""
+    client = AlmaClient(base_url, key, rate_limit=settings.rate_limit, max_retries=0, read_only=preview_only,
+                        timeout=min(settings.http_timeout, CHECK_TIMEOUT))
+    try:
+        first = probe_area(client, "bibs")
+        if first.unreachable:
+            return [Check("Alma address", False, f"no answer from {base_url}: {first.message}",
+                          "check ALMA_REGION or ALMA_BASE_URL, and that this machine may reach it (proxy, firewall)")]
+        checks = [Check("Alma address", True, f"{settings.alma_description()} answered in {first.seconds * 1000:.0f} ms")]
+        reads = {"bibs": first, "acq": probe_area(client, "acq"), "electronic": read_electronic(client)}
+        if all(a.code == "UNAUTHORIZED" for a in reads.values()):
+            checks.append(Check("API key", False, "Alma refuses this key in every area (UNAUTHORIZED)",
+                                "copy ALMA_API_KEY again from Developer Network; use a key of this Alma "
+                                "(production or sandbox) and region"))
+            return checks
+        code = institution_code(reads["bibs"].body) or institution_code(reads["acq"].body)
+        checks.append(Check("API key", True, "Alma accepts it" + (f" (institution {code})" if code else "")))
+        for area, permission, writes in AREAS:
+            write = None if preview_only or not writes else probe_area(client, area, write=True)
+            checks.append(_area_check(area, permission, reads[area], write))
+        checks.append(allowance_check(client.stats.remaining, settings.daily_reserve))
+        return checks
+    finally:
+        client.close()
+
+
+def _area_check(area: str, permission: str, read: Answer, write: Answer | None) -> Check:
+    level = "read" if write is None else "read/write"
+    what = f"Alma {permission} ({level})"
+    call = f"/almaws/v1/{area}/test" if area != "electronic" else "/almaws/v1/electronic/e-collections?limit=1"
+    todo = f"in Developer Network, give this API key {permission} {'Read/write' if write else 'Read-only'} (same environment)"
+    if not read.ok:
+        return Check(what, False, f"GET {call} refused: {read.code or read.status or read.message}", todo)
+    if write is not None and not write.ok:
+        return Check(what, False, f"reads, but POST {call} refused: {write.code or write.status}", todo)
+    return Check(what, True, f"GET{' and POST' if write else ''} {call} answered OK")
+
+
+def allowance_check(remaining: int | None, reserve: int) -> Check:
+    """Alma's daily allowance left against ALMA_DAILY_RESERVE, and about how many rows it allows."""
+    if remaining is None:
+        return Check("Daily API allowance", False, "Alma sent no X-Exl-Api-Remaining header",
+                     "run the check again; if it persists, ask Ex Libris support")
+    usable = remaining - reserve
+    costly, cheap = max(ROW_CALLS.values()), min(v for v in ROW_CALLS.values() if v)
+    seen = f"{remaining:,} calls left today, {reserve:,} kept for other systems (ALMA_DAILY_RESERVE)"
+    if usable <= 0:
+        return Check("Daily API allowance", False, seen + ": no rows can run today",
+                     "wait for Alma's daily reset (midnight, institution time) or lower ALMA_DAILY_RESERVE")
+    return Check("Daily API allowance", True,
+                 seen + f": about {usable // costly:,} relink or {usable // cheap:,} delete rows today")
+
+
+# -- mail, folders, lock -------------------------------------------------------------------------
+def mail_check(settings: Settings, send_test_mail: bool) -> Check:
+    if not settings.smtp_host:
+        if send_test_mail:
+            return Check("Mail server", False, "SMTP_HOST is not set: no mail can be sent", "set SMTP_HOST")
+        return Check("Mail server", True, "SMTP_HOST is not set: results stay in the outbox, no mail is sent")
+    where = f"{settings.smtp_host}:{settings.smtp_port} ({settings.smtp_security})"
+    try:
+        smtp_hello(settings, timeout=CHECK_TIMEOUT)
+        if send_test_mail:
+            if not settings.mail_to:
+                return Check("Mail server", False, f"{where} accepted us, but MAIL_TO is empty", "set MAIL_TO")
+            smtp_send(_test_message(settings), settings, timeout=CHECK_TIMEOUT)
+            return Check("Mail server", True, f"{where} took a test message to {', '.join(settings.mail_to)}")
+    except (smtplib.SMTPException, OSError) as exc:
+        return Check("Mail server", False, describe_error(exc, settings),
+                     "check SMTP_HOST, SMTP_PORT, SMTP_SECURITY, SMTP_USER and SMTP_PASSWORD")
+    login = f", logged in as {settings.smtp_user}" if settings.smtp_user else ""
+    return Check("Mail server", True, f"{where} answered{login}; no message sent")
+
+
+def _test_message(settings: Settings) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = settings.mail_from or "p2e@localhost"
+    message["To"] = ", ".join(settings.mail_to)
+    message["Subject"] = "P2E clean-up processor: test message from 'processor.py check'"
+    message.set_content("This is a test message. The P2E clean-up processor can send mail.\n")
+    return message
+
+
+def folder_check(name: str, folder: Path) -> Check:
+    """The folder exists and a small file can be written in it and removed."""
+    if not folder.is_dir():
+        return Check(name, False, f"{folder} does not exist", "create it, or correct the setting in config.env")
+    try:
+        fd, temp = tempfile.mkstemp(prefix=".p2e-check-", dir=folder)
+        try:
+            os.write(fd, b"p2e check\n")
+        finally:
+            os.close(fd)
+            os.unlink(temp)
+    except OSError as exc:
+        return Check(name, False, f"cannot write in {folder} ({exc.strerror or exc})",
+                     "give the account that runs the processor write access to it")
+    return Check(name, True, f"{folder} is writable")
+
+
+def lock_check(settings: Settings) -> Check:
+    lock = WatcherLock(settings.inbox_dir)
+    holder = lock.holder()
+    if holder is None:
+        return Check("Watcher lock", True, "free: no watcher is running on this inbox")
+    if lock.is_stale(holder):
+        return Check("Watcher lock", True, f"left by a stopped watcher ({holder.describe()}); the next one takes it over")
+    return Check("Watcher lock", True, f"held by a running watcher ({holder.describe()})")
