@@ -23,6 +23,7 @@ from pathlib import Path
 from .alma.client import AlmaClient
 from .alma.probe import Answer, institution_code, read_electronic, probe_area
 from .config import Settings
+from .intake import LibraryProblem, check_libraries
 from .notify.smtp import describe_error, smtp_hello, smtp_send
 from .run.engine import ROW_CALLS
 from .watch.lock import WatcherLock
@@ -54,13 +55,23 @@ def all_ok(checks: list[Check]) -> bool:
 
 def run_checks(settings: Settings, preview_only: bool = False, send_test_mail: bool = False) -> list[Check]:
     """Every check, in the order a systems librarian would fix them."""
-    checks = alma_checks(settings, preview_only)
+    checks = [library_check()] + alma_checks(settings, preview_only)
     checks.append(mail_check(settings, send_test_mail))
     checks.extend(folder_check(name, folder) for name, folder in
                   (("Inbox folder", settings.inbox_dir), ("Outbox folder", settings.outbox_dir),
                    ("State folder", settings.state_dir)))
     checks.append(lock_check(settings))
     return checks
+
+
+def library_check() -> Check:
+    """The libraries the workbook reader depends on still work as it expects (see p2e.intake.libraries)."""
+    try:
+        check_libraries()
+    except LibraryProblem as exc:
+        return Check("Workbook reader", False, str(exc),
+                     "install the pinned versions: pip install -r requirements.txt in the processor's environment")
+    return Check("Workbook reader", True, "openpyxl and defusedxml work as the reader expects")
 
 
 # -- Alma ---------------------------------------------------------------------------------------
