@@ -11,6 +11,8 @@ from __future__ import annotations
 import smtplib
 import socket
 import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from email.message import EmailMessage
 
 from ..config import Settings
@@ -18,26 +20,11 @@ from ..config import Settings
 SMTP_TIMEOUT = 20.0
 
 
-def smtp_send(message: EmailMessage, settings: Settings, timeout: float = SMTP_TIMEOUT) -> None:
-    """Hand one message to the SMTP server in the settings; raises smtplib/OSError errors."""
-    host, port = settings.smtp_host or "", settings.smtp_port
-    server: smtplib.SMTP
-    if settings.smtp_security == "ssl":
-        server = smtplib.SMTP_SSL(host, port, timeout=timeout, context=ssl.create_default_context())
-    else:
-        server = smtplib.SMTP(host, port, timeout=timeout)
-    with server:
-        if settings.smtp_security == "starttls":
-            server.starttls(context=ssl.create_default_context())
-        if settings.smtp_user:
-            server.login(settings.smtp_user, settings.smtp_password or "")
-        server.send_message(message)
+@contextmanager
+def smtp_session(settings: Settings, timeout: float = SMTP_TIMEOUT) -> Iterator[tuple[smtplib.SMTP, str]]:
+    """A session with the server in the settings, greeted (EHLO), secured and logged in as configured.
 
-
-def smtp_hello(settings: Settings, timeout: float = SMTP_TIMEOUT) -> str:
-    """Connect, greet (EHLO), secure and log in as configured, then quit: no message is sent.
-
-    Returns the server's greeting line; raises smtplib/OSError errors like :func:`smtp_send`.
+    Yields the session and the server's greeting line; raises smtplib/OSError errors.
     """
     host, port = settings.smtp_host or "", settings.smtp_port
     server: smtplib.SMTP
@@ -53,7 +40,19 @@ def smtp_hello(settings: Settings, timeout: float = SMTP_TIMEOUT) -> str:
             server.starttls(context=ssl.create_default_context())
         if settings.smtp_user:
             server.login(settings.smtp_user, settings.smtp_password or "")
-        return banner.decode(errors="replace").splitlines()[0] if banner else ""
+        yield server, (banner.decode(errors="replace").splitlines()[0] if banner else "")
+
+
+def smtp_send(message: EmailMessage, settings: Settings, timeout: float = SMTP_TIMEOUT) -> None:
+    """Hand one message to the SMTP server in the settings; raises smtplib/OSError errors."""
+    with smtp_session(settings, timeout) as (server, _):
+        server.send_message(message)
+
+
+def smtp_hello(settings: Settings, timeout: float = SMTP_TIMEOUT) -> str:
+    """Connect, greet, secure and log in as configured, then quit: no message is sent. Returns the greeting."""
+    with smtp_session(settings, timeout) as (_, greeting):
+        return greeting
 
 
 def describe_error(exc: BaseException, settings: Settings) -> str:
