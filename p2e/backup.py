@@ -19,10 +19,11 @@ row's folder, and ``processor.py restore`` reads it back.
 from __future__ import annotations
 
 import json
-import os
 import re
 import tempfile
 from pathlib import Path
+
+from .files import write_atomic
 
 
 class BackupStore:
@@ -52,12 +53,12 @@ class BackupStore:
         document = {"manifest": manifest}
         for kind, (ident, record) in records.items():
             document.setdefault(kind, {})[ident] = record
-        _write_atomic(folder / "backup.json", json.dumps(document, indent=1, ensure_ascii=False), durable=True)
+        write_atomic(folder / "backup.json", json.dumps(document, indent=1, ensure_ascii=False), durable=True)
         if "bib" in records:
             ident, bib = records["bib"]
             marcxml = marc_record(bib)
             if marcxml:
-                _write_atomic(folder / f"bib--{_safe(ident)}.xml", marcxml, durable=False)
+                write_atomic(folder / f"bib--{_safe(ident)}.xml", marcxml)
         return folder
 
 
@@ -79,13 +80,3 @@ def marc_record(bib: dict) -> str | None:
 
 def _safe(ident: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", str(ident))
-
-
-def _write_atomic(path: Path, text: str, durable: bool) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        if durable:
-            handle.flush()
-            os.fsync(handle.fileno())
-    os.replace(tmp, path)

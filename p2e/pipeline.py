@@ -24,6 +24,7 @@ from .alma.errors import AlmaAuthError, AlmaError
 from .backup import BackupStore
 from .config import Settings
 from .errors import LockLost
+from .files import write_atomic
 from .intake import FileRejected, read_workbook
 from .journal import FINISHED, PAUSED, Journal
 from .model import FileStatus, Mode, Outcome, Problem, RowResult
@@ -241,14 +242,13 @@ def process_file(path: Path, settings: Settings, *, preview: bool | None = None,
             outcome.resume_after = datetime.now(timezone.utc) + WAIT_RETRY
             journal.set_status(run.run_id, PAUSED, outcome.resume_after.isoformat())
             note = outcome.reason + " The rows marked Not run continue when the file runs again."
+            outcome.email_to = list(settings.mail_to)  # for the systems librarian: the key or Alma, not the file
             writes = sum(n for m, n in client.stats.by_method.items() if m != "GET")
             if not writes and not any(r.outcome is not Outcome.NOT_RUN for r in engine.results.values()):
                 outcome.results, outcome.counts = [], Counter()  # nothing happened in this attempt: no workbook
-                outcome.email_to = list(settings.mail_to)
                 journal.note_attempt(run.run_id, client.stats.calls, force=True)
                 _write_waiting(waiting_file, outcome)
                 return outcome
-            outcome.email_to = list(settings.mail_to)
         elif engine.stopped:
             outcome.status = FileStatus.STOPPED
             note = "The processor was stopped; the rows marked Not run continue when it starts again."
@@ -298,9 +298,7 @@ def _write_waiting(waiting_file: Path, outcome: FileOutcome) -> None:
     """The outbox's "<file> - WAITING.txt": why the file waits and what happens next (replaced each attempt)."""
     text = (f"{outcome.source.name} is waiting (written {datetime.now():%Y-%m-%d %H:%M}).\n\n{outcome.summary()}\n")
     try:
-        temp = waiting_file.with_name(waiting_file.name + ".tmp")
-        temp.write_text(text, encoding="utf-8")
-        temp.replace(waiting_file)
+        write_atomic(waiting_file, text)
     except OSError:
         pass
 

@@ -6,13 +6,14 @@ the results workbook arrives (the pipeline removes it once the results are writt
 """
 from __future__ import annotations
 
-import os
 import sys
 import threading
 import time
 from datetime import datetime
 from pathlib import Path
 from typing import Callable, TextIO
+
+from .files import write_atomic
 
 
 class Progress:
@@ -84,9 +85,7 @@ class Progress:
             body = (f"This file is being processed. Results will appear in this folder when it is finished.\n\n"
                     f"{text}\n\nLast updated {stamp}.\n")
             try:
-                tmp = self.status_file.with_name(self.status_file.name + ".tmp")
-                tmp.write_text(body, encoding="utf-8")
-                os.replace(tmp, self.status_file)
+                write_atomic(self.status_file, body)
             except OSError:
                 pass  # a status file is a courtesy; never stop a run for it
 

@@ -31,6 +31,7 @@ from .alma.client import AlmaClient
 from .alma.errors import AlmaError
 from .backup import BackupStore, load_row_backup, marc_record
 from .config import Settings
+from .files import write_atomic
 from .journal import Journal
 from .names import STEM_BYTES, safe_file_name, unique_path
 from .report import read_results, read_summary, write_id_lists, write_restore_results
@@ -84,10 +85,7 @@ class Restorer:
 
     def _remember(self, key: str, value: str) -> None:
         self.ledger[key] = value
-        self.ledger_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.ledger_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.ledger, indent=1), encoding="utf-8")
-        tmp.replace(self.ledger_path)
+        write_atomic(self.ledger_path, json.dumps(self.ledger, indent=1))
 
     def restore_row(self, row: int, folder: Path) -> Restored:
         saved = load_row_backup(folder)

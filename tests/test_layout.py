@@ -2,7 +2,7 @@
 
     intake -> validate -> plan -> run -> report -> notify      (pipeline, watch and cli sit above)
 
-Below the line, shared by all: model, errors, config, ids, names, records, journal, backup,
+Below the line, shared by all: model, errors, config, ids, names, files, records, journal, backup,
 progress, logs. ``p2e/alma/`` knows HTTP and Alma's envelope only.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "p2e"
 LINE = ["intake", "validate", "plan", "run", "report", "notify"]
-SHARED = {"model", "errors", "config", "ids", "names", "records", "journal", "backup", "progress", "logs", "xlsx"}
+SHARED = {"model", "errors", "config", "ids", "names", "files", "records", "journal", "backup", "progress", "logs", "xlsx"}
 MAX_LINES = 400
 
 

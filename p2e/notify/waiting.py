@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 from pathlib import Path
 
 from ..config import Settings
+from ..files import write_atomic
 from .compose import MailedOutcome, compose_waiting
 from .queue import MailQueue
 
@@ -36,10 +36,7 @@ def _read(path: Path) -> dict[str, str]:
 
 
 def _write(path: Path, data: dict[str, str]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temp.write_text(json.dumps(data), encoding="utf-8")
-    os.replace(temp, path)
+    write_atomic(path, json.dumps(data))
 
 
 def tell_once(settings: Settings, run_id: str, kind: str) -> bool:

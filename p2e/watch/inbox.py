@@ -19,6 +19,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..files import write_atomic
 from .ignore import hidden_on_windows, ignore_reason
 
 log = logging.getLogger("p2e.watch")
@@ -161,10 +162,7 @@ class Inbox:
         if text == self._saved:
             return
         try:
-            self.memory.parent.mkdir(parents=True, exist_ok=True)
-            temp = self.memory.with_name(self.memory.name + ".tmp")
-            temp.write_text(text, encoding="utf-8")
-            os.replace(temp, self.memory)
+            write_atomic(self.memory, text)
             self._saved = text
         except OSError as exc:
             log.warning("Could not remember what is in the inbox (%s): %s", self.memory, exc)
