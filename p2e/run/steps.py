@@ -11,11 +11,11 @@ import copy
 from typing import Callable
 
 from ..alma import records as R
-from ..alma.errors import AlmaError, AlmaUnavailable, stops_the_run
+from ..alma.errors import AlmaError, AlmaErrorInfo, AlmaUnavailable, stops_the_run
 from ..model import BibHandling, Task
 from . import outcomes as say
 from .context import Job, PendingDelete, RunContext
-from .outcomes import RowStopped
+from .outcomes import RowStopped, Stop
 
 DELETE_STEP = "delete_portfolio"
 
@@ -25,8 +25,8 @@ def resolve(ctx: RunContext, task: Task) -> Job:
     if task.mms_id:
         return Job(task, mms_id=task.mms_id)
     if not task.other_system_id:
-        # A row with a Portfolio ID only: no MMS ID to look for. As before the split, Alma is asked
-        # for bib "None" and the row ends Skipped ("There is no bib with MMS ID None in Alma").
+        # A row with a Portfolio ID only: validation refuses it (Alma reaches a portfolio through its bib).
+        # Should one get here all the same, Alma is asked for bib "None" and the row ends Skipped.
         return Job(task, mms_id=str(task.mms_id))
     osid = task.other_system_id
     matches = ctx.client.find_bibs_by_other_system_id(osid)
@@ -68,19 +68,27 @@ def delete_portfolio(ctx: RunContext, job: Job, pid: str, bib: dict, backup: str
                             nz_link=link if link_type == "NZ" else "", backup=backup)
     detail = {"mms_id": pending.mms_id, "portfolio_id": pending.portfolio_id, "handling": pending.handling.value,
               "done_before": done_before, "nz_link": pending.nz_link, "backup": backup}
+    journaled(ctx, job, DELETE_STEP, detail,
+              send=lambda: ctx.client.delete_portfolio(job.mms_id, pid, bib=job.bib_handling.value),
+              refused=lambda info: say.delete_refused(done_before, pid, job.mms_id, info, backup))
+    return pending
+
+
+def journaled(ctx: RunContext, job: Job, step: str, detail: dict, *, send: Callable[[], object],
+              refused: Callable[[AlmaErrorInfo], Stop]) -> None:
+    """One write under the journal's protocol (see the module's docstring); ``refused`` words Alma's no."""
     ctx.fence()
-    ctx.journal.step_started(ctx.run_id, job.row.number, DELETE_STEP, detail)
+    ctx.journal.step_started(ctx.run_id, job.row.number, step, detail)
     try:
-        ctx.client.delete_portfolio(job.mms_id, pid, bib=job.bib_handling.value)
+        send()
     except AlmaUnavailable:
-        raise  # no answer: the delete may have happened; the step stays 'started' and a read settles it on resume
+        raise  # no answer: the write may have happened; the step stays 'started' and a read settles it on resume
     except AlmaError as exc:
-        ctx.journal.step_refused(ctx.run_id, job.row.number, DELETE_STEP)
+        ctx.journal.step_refused(ctx.run_id, job.row.number, step)
         if stops_the_run(exc):
             raise
-        raise RowStopped(say.delete_refused(done_before, pid, job.mms_id, exc.info, backup)) from None
-    ctx.journal.step_done(ctx.run_id, job.row.number, DELETE_STEP)
-    return pending
+        raise RowStopped(refused(exc.info)) from None
+    ctx.journal.step_done(ctx.run_id, job.row.number, step)
 
 
 def resume_pending(ctx: RunContext, job: Job, step: str = DELETE_STEP) -> PendingDelete | None:
@@ -110,19 +118,8 @@ def write_and_prove(ctx: RunContext, job: Job, step: str, backup: str | None, *,
 
 def _write_step(ctx: RunContext, job: Job, step: str, backup: str | None, send: Callable[[], object],
                 failure: str) -> None:
-    ctx.fence()
-    ctx.journal.step_started(ctx.run_id, job.row.number, step, {"po_line": job.po_line,
-                                                                  "target": job.target_mms_id})
-    try:
-        send()
-    except AlmaUnavailable:
-        raise  # no answer: the write may have happened; the step stays 'started' and a read settles it on resume
-    except AlmaError as exc:
-        ctx.journal.step_refused(ctx.run_id, job.row.number, step)
-        if stops_the_run(exc):
-            raise
-        raise RowStopped(say.write_refused(failure, exc.info, backup, step)) from None
-    ctx.journal.step_done(ctx.run_id, job.row.number, step)
+    journaled(ctx, job, step, {"po_line": job.po_line, "target": job.target_mms_id}, send=send,
+              refused=lambda info: say.write_refused(failure, info, backup, step))
 
 
 def move_po_line(ctx: RunContext, job: Job, number: str, po_line: dict, target_mms: str, backup: str | None) -> None:
