@@ -14,6 +14,7 @@ False
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
@@ -56,6 +57,9 @@ class Settings:
     bib_handling: BibHandling = BibHandling.DELETE
     active_pol_policy: str = "skip"
     mms_id_suffix: str | None = None
+    institution_code: str | None = None
+    sru_base_url: str | None = None
+    create_collections: bool = False
     other_system_id_pattern: str | None = None
     http_timeout: float = 30.0
     max_retries: int = 6
@@ -125,10 +129,10 @@ def load_settings(
 _OTHER_KEYS = {
     "INBOX_DIR", "OUTBOX_DIR", "STATE_DIR", "WORKERS", "BIB_HANDLING", "ACTIVE_POL_POLICY",
     "MMS_ID_SUFFIX", "OTHER_SYSTEM_ID_PATTERN", "HTTP_TIMEOUT", "MAX_RETRIES", "POLL_SECONDS", "MAX_FILE_MB",
-    "WATCH_LOCK_STALE_MINUTES",
+    "WATCH_LOCK_STALE_MINUTES", "SRU_BASE_URL", "CREATE_COLLECTIONS",
 }
 KNOWN_KEYS = _OTHER_KEYS | {
-    "ALMA_API_KEY", "ALMA_REGION", "ALMA_BASE_URL", "ALMA_RATE_LIMIT", "ALMA_DAILY_RESERVE",
+    "ALMA_INSTITUTION_CODE", "ALMA_API_KEY", "ALMA_REGION", "ALMA_BASE_URL", "ALMA_RATE_LIMIT", "ALMA_DAILY_RESERVE",
     "SMTP_HOST", "SMTP_PORT", "SMTP_SECURITY", "SMTP_USER", "SMTP_PASSWORD", "MAIL_FROM", "MAIL_TO",
 }
 
@@ -202,6 +206,21 @@ def _parse(values: Mapping[str, str | None], source: str, base_dir: Path) -> Set
         if not suffix.isdigit():
             raise ConfigError(f"MMS_ID_SUFFIX in {source} must be digits only (for example 12205899); it is '{suffix}'.")
         s.mms_id_suffix = suffix
+    code = get("ALMA_INSTITUTION_CODE")
+    if code is not None:
+        if not re.fullmatch(r"[A-Za-z0-9_]+", code):
+            raise ConfigError(f"ALMA_INSTITUTION_CODE in {source} must be letters, digits and _ only (for example 01CARLI_UIU); it is '{code}'.")
+        s.institution_code = code
+    sru = get("SRU_BASE_URL")
+    if sru is not None:
+        if not sru.startswith(("http://", "https://")):
+            raise ConfigError(f"SRU_BASE_URL in {source} must start with https:// (for example https://na01.alma.exlibrisgroup.com/view/sru/01CARLI_UIU); it is '{sru}'.")
+        s.sru_base_url = sru.rstrip("/")
+    create = get("CREATE_COLLECTIONS")
+    if create is not None:
+        if create.lower() not in ("yes", "no"):
+            raise ConfigError(f"CREATE_COLLECTIONS in {source} must be yes or no; it is '{create}'.")
+        s.create_collections = create.lower() == "yes"
     pattern = get("OTHER_SYSTEM_ID_PATTERN")
     if pattern is not None:
         if "{bib_id}" not in pattern:

@@ -35,6 +35,9 @@ def test_environment_wins_over_the_file_and_base_url_wins_over_region(tmp_path):
     ("ALMA_BASE_URL=api.example.org", "ALMA_BASE_URL in {f} (or the environment) must start with https:// (or http:// for a local test server); it is 'api.example.org'."),
     ("MMS_ID_SUFFIX=12-205899", "MMS_ID_SUFFIX in {f} (or the environment) must be digits only (for example 12205899); it is '12-205899'."),
     ("OTHER_SYSTEM_ID_PATTERN=(UIUdb)", "OTHER_SYSTEM_ID_PATTERN in {f} (or the environment) must contain {{bib_id}}, for example (UIUdb){{bib_id}}; it is '(UIUdb)'."),
+    ("ALMA_INSTITUTION_CODE=01CARLI UIU", "ALMA_INSTITUTION_CODE in {f} (or the environment) must be letters, digits and _ only (for example 01CARLI_UIU); it is '01CARLI UIU'."),
+    ("SRU_BASE_URL=na01.alma.exlibrisgroup.com/view/sru/X", "SRU_BASE_URL in {f} (or the environment) must start with https:// (for example https://na01.alma.exlibrisgroup.com/view/sru/01CARLI_UIU); it is 'na01.alma.exlibrisgroup.com/view/sru/X'."),
+    ("CREATE_COLLECTIONS=maybe", "CREATE_COLLECTIONS in {f} (or the environment) must be yes or no; it is 'maybe'."),
     ("SMTP_SECURITY=tls", "SMTP_SECURITY in {f} (or the environment) must be starttls, ssl or none; it is 'tls'."),
     ("WORKERS=two", "WORKERS in {f} (or the environment) must be a whole number of rows worked on at once, such as 4; it is 'two'."),
 ])
@@ -60,3 +63,14 @@ def test_the_key_is_required_to_call_alma_and_never_shown(tmp_path):
         s.require_alma()
     assert "l8xx-very-secret" not in repr(s) and "pw-secret" not in repr(s)
     assert s.secrets() == ["l8xx-very-secret", "pw-secret"]
+
+
+def test_institution_code_sru_address_and_create_collections_are_read(tmp_path):
+    config = tmp_path / "config.env"
+    config.write_text("ALMA_INSTITUTION_CODE=01CARLI_UIU\nSRU_BASE_URL=https://na01.alma.exlibrisgroup.com/view/sru/01CARLI_UIU/\n"
+                      "CREATE_COLLECTIONS=Yes\n")
+    s = load_settings(config, environ={})
+    assert s.institution_code == "01CARLI_UIU"
+    assert s.sru_base_url == "https://na01.alma.exlibrisgroup.com/view/sru/01CARLI_UIU"
+    assert s.create_collections is True
+    assert load_settings(None, environ={}).create_collections is False
