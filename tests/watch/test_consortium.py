@@ -167,3 +167,30 @@ def test_once_handles_every_institution_and_returns_the_worst_exit_code(consorti
     code = watch_consortium(registry.institutions, once=True, settle_seconds=0.1)
     assert code == 2  # CCC's inbox is missing: a --once run says so with exit code 2, as for one library
     assert outbox(settings_of(registry, "AAA"), "results") and outbox(settings_of(registry, "DDD"), "results")
+
+
+def test_processor_py_watch_serves_every_institution_and_institution_serves_one(consortium, tmp_path):
+    """The service's own command line, as systemd runs it (p2e@.service: --institution CODE)."""
+    import subprocess
+    import sys
+
+    from tests.conftest import clean_environment
+
+    registry, sandboxes, libraries, mailbox = consortium
+    project = Path(__file__).resolve().parents[2]
+    command = [sys.executable, str(project / "processor.py"), "watch", "--once", "--config", str(tmp_path / "config.env")]
+    one = subprocess.run(command + ["--institution", "AAA"], cwd=tmp_path, env=clean_environment(),
+                         capture_output=True, text=True, timeout=120)
+    assert one.returncode == 0, one.stderr          # --once notes the file; a second run takes it
+    one = subprocess.run(command + ["--institution", "AAA"], cwd=tmp_path, env=clean_environment(),
+                         capture_output=True, text=True, timeout=120)
+    assert one.returncode == 0, one.stderr
+    assert outbox(settings_of(registry, "AAA"), "results") and not outbox(settings_of(registry, "DDD"), "results")
+    assert sandboxes["DDD"].requests == []
+    for _ in range(2):
+        every = subprocess.run(command, cwd=tmp_path, env=clean_environment(), capture_output=True, text=True,
+                               timeout=180)
+    assert every.returncode == 2                    # CCC's inbox is missing
+    assert "[p2e-CCC]" in every.stderr and "Serving 4 institutions: AAA, BBB, CCC, DDD." in every.stderr
+    assert outbox(settings_of(registry, "DDD"), "results")
+    assert (registry.shared_state / "logs" / "consortium.log").is_file()

@@ -84,9 +84,27 @@ def test_a_second_episode_is_told_again_and_a_restart_does_not_repeat_the_first(
 def test_an_alma_that_does_not_answer_at_start_does_not_hold_files(start_sandbox, settings_for, workbook_for):
     """No answer is an outage, not a refusal: the pipeline's own waiting handles it, not the gate."""
     sb, library = start_sandbox(rows=2, mix="delete-only")
-    settings = settings_for(sb, poll_seconds=0.1)
+    settings = settings_for(sb, poll_seconds=0.1, max_retries=1)
     workbook_for(library, "p2e.xlsx")
     sb.set_options(outage_seconds=3600, outage_mode="refuse")
     watch(settings, once=True, settle_seconds=0.1)
     assert staff_files(Folders.of(settings).inbox) == []
     assert staff_files(Folders.of(settings).processing) == ["p2e.xlsx"]
+
+
+def test_the_check_runs_at_start_then_once_a_day_while_the_key_may_write(start_sandbox, settings_for):
+    from datetime import datetime, timedelta
+
+    from p2e.watch import Watcher
+
+    sb, _ = start_sandbox(rows=2, mix="delete-only")
+    watcher = Watcher(settings_for(sb, poll_seconds=0.1), recheck_seconds=0)
+    gate = watcher.gate
+    assert gate is not None and gate.allows() and key_tests(sb) == 1       # the first look runs the check
+    assert gate.allows() and gate.allows() and key_tests(sb) == 1          # open: not again at every look
+    [daily] = gate.daily.jobs
+    assert (daily.interval, daily.unit) == (1, "days")
+    daily.next_run = datetime.now() - timedelta(seconds=1)                 # a day has passed
+    assert gate.allows() and key_tests(sb) == 2
+    assert gate.allows() and key_tests(sb) == 2
+    watcher.lock.release()
