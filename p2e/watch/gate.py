@@ -131,7 +131,7 @@ class KeyGate:
             self._next_recheck = time.monotonic() + self.recheck_seconds
             return
         refused = refusals(checks)
-        problems = [f"{c.what}: {c.seen}" for c in checks if not c.ok and REFUSED not in c.seen]
+        problems = [f"{c.what}: {c.seen.rstrip('. ')}" for c in checks if not c.ok and REFUSED not in c.seen]
         if refused:
             self._shut(refused)
         else:
