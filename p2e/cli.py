@@ -9,6 +9,10 @@
     python processor.py watch [--once]       poll the inbox folder
     python processor.py restore RESULTS.xlsx re-create what a run deleted
 
+A consortium (an institutions/ folder beside config.env, one institutions/CODE/config.env each):
+``watch`` and ``check`` serve every institution; ``--institution CODE`` picks one (run, check,
+validate, restore, suggest and watch take it).
+
 Exit codes: 0 processed with no failed row; 1 processed with failed or not-run rows, or the
 file waits because Alma could not be reached or refused the API key (run it again later);
 2 file rejected or configuration invalid. ``check``: 0 when a run would work, 1 when any check
@@ -22,26 +26,62 @@ import sys
 from pathlib import Path
 
 from .config import ConfigError, Settings, load_settings
+from .institutions import Registry, load_registry
 from .intake import LibraryProblem, check_libraries
 from .pipeline import EXIT_OK, EXIT_REJECTED, check_file, process_file
 
 PROJECT = Path(__file__).resolve().parent.parent
+INSTITUTION_VERBS = ("check", "run", "validate", "watch", "restore", "suggest")  # take --institution CODE
 
 
-def settings_from(config: str | None) -> Settings:
-    """``--config PATH``, else ``config.env`` beside processor.py when present, else the environment."""
+def config_path(config: str | None) -> Path | None:
+    """``--config PATH``, else ``config.env`` beside processor.py when present, else None (the environment)."""
     if config:
-        return load_settings(config)
+        return Path(config)
     default = PROJECT / "config.env"
-    if default.is_file():
-        return load_settings(default)
-    return load_settings(None, base_dir=PROJECT)
+    return default if default.is_file() else None
+
+
+def registry_from(config: str | None) -> Registry | None:
+    """The consortium (an ``institutions/`` folder or INSTITUTIONS_DIR), or None for a single library."""
+    path = config_path(config)
+    return load_registry(path, base_dir=None if path else PROJECT)
+
+
+def settings_from(config: str | None, institution: str | None = None) -> Settings:
+    """The settings to use: the single library's, or (consortium) those of ``--institution CODE``."""
+    registry = registry_from(config)
+    if registry is None:
+        if institution:
+            raise ConfigError(f"--institution {institution} was given, but there is no institutions folder (see "
+                              "docs/operations.md, \"A consortium\"); leave it out for a single library.")
+        path = config_path(config)
+        return load_settings(path) if path else load_settings(None, base_dir=PROJECT)
+    if not institution:
+        raise ConfigError(f"This is a consortium ({registry.folder} holds {', '.join(registry.codes)}): say which "
+                          "institution with --institution CODE.")
+    return registry.pick(institution).settings
+
+
+def config_checked(config: str | None) -> None:
+    """Stop on a configuration error, whether a single library or a consortium (for verbs that need no Alma)."""
+    if registry_from(config) is None:
+        settings_from(config)
 
 
 def cmd_check(args) -> int:
+    registry = registry_from(args.config)
+    if registry is not None and not args.institution:  # a consortium: every institution in turn
+        codes = [check_one(inst.settings, args, heading=f"Institution {inst.code}") for inst in registry]
+        return max(codes)
+    return check_one(settings_from(args.config, args.institution), args)
+
+
+def check_one(settings: Settings, args, heading: str = "") -> int:
     from .check import all_ok, format_table, run_checks
 
-    settings = settings_from(args.config)
+    if heading:
+        print(f"\n{heading} ({settings.source})")
     checks = run_checks(settings, preview_only=args.preview_only, send_test_mail=args.send_test_mail)
     print(format_table(checks))
     if all_ok(checks):
@@ -52,7 +92,7 @@ def cmd_check(args) -> int:
 
 
 def cmd_run(args) -> int:
-    settings = settings_from(args.config)
+    settings = settings_from(args.config, args.institution)
     path = Path(args.file)
     if not path.is_file():
         print(f"There is no file at {path}.", file=sys.stderr)
@@ -71,7 +111,7 @@ def cmd_run(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    settings = settings_from(args.config)
+    settings = settings_from(args.config, args.institution)
     path = Path(args.file)
     sheet, problems = check_file(path, settings)
     if problems:
@@ -91,7 +131,7 @@ def cmd_validate(args) -> int:
 def cmd_template(args) -> int:
     from .template import write_template
 
-    settings_from(args.config)
+    config_checked(args.config)
     target = Path(args.output) if args.output else PROJECT / "templates" / "P2E-cleanup-template.xlsx"
     write_template(target)
     print(f"Wrote the staff template: {target}")
@@ -101,7 +141,7 @@ def cmd_template(args) -> int:
 def cmd_sandbox(args) -> int:
     from .sandbox import serve_from_cli
 
-    settings_from(args.config)
+    config_checked(args.config)
     workbook_out = Path(args.workbook) if args.workbook else PROJECT / "inbox" / "sandbox-generated.xlsx"
     serve_from_cli(port=args.port, seed_path=args.seed, generate=args.generate, latency_ms=args.latency,
                    rate_limit=args.rate_limit, workbook_out=workbook_out if args.generate else None)
@@ -119,7 +159,16 @@ def cmd_watch(args) -> int:
     from .logs import setup_logging
     from .watch import watch
 
-    settings = settings_from(args.config)
+    registry = registry_from(args.config)
+    if registry is not None and not args.institution:  # one process serves every institution
+        from .institutions import setup_consortium_logging
+        from .watch import watch_consortium
+
+        log_file = setup_consortium_logging(registry)
+        logging.getLogger("p2e.watch").info("Log file: %s (and each institution's STATE_DIR/logs/p2e.log)", log_file)
+        stale = args.lock_stale or registry.institutions[0].settings.watch_lock_stale_minutes
+        return watch_consortium(registry.institutions, once=args.once, lock_stale_after=stale * 60)
+    settings = settings_from(args.config, args.institution)
     settings.require_alma()
     log_file = setup_logging(settings)
     logging.getLogger("p2e.watch").info("Log file: %s", log_file)
@@ -129,7 +178,7 @@ def cmd_watch(args) -> int:
 def cmd_restore(args) -> int:
     from .restore import restore
 
-    settings = settings_from(args.config)
+    settings = settings_from(args.config, args.institution)
     settings.require_alma()
     path = Path(args.results)
     if not path.is_file():
@@ -151,6 +200,10 @@ def build_parser() -> argparse.ArgumentParser:
     def verb(name: str, handler, help_text: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.add_argument("--config", metavar="PATH", help="settings file (default: config.env beside processor.py)")
+        if name in INSTITUTION_VERBS:
+            p.add_argument("--institution", metavar="CODE", default=None,
+                           help="consortium: the institution (its folder institutions/CODE/); watch and check: "
+                                "default every institution")
         p.set_defaults(handler=handler)
         return p
 

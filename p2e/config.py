@@ -74,6 +74,7 @@ class Settings:
     smtp_user: str | None = None
     smtp_password: str | None = field(default=None, repr=False)
     source: str = "the environment"
+    institution: str | None = None  # consortium mode: the CODE of institutions/<CODE>/ (p2e/institutions.py)
 
     def secrets(self) -> list[str]:
         """Values that must never reach output, logs or workbooks."""
@@ -109,6 +110,13 @@ def load_settings(
     Relative folder paths are taken from ``base_dir`` (default: the folder holding the
     config file, else the current folder).
     """
+    values, source, base_dir = read_values(path, environ, base_dir)
+    return _parse(values, source, base_dir)
+
+
+def read_values(path: str | os.PathLike | None, environ: Mapping[str, str] | None = None,
+                base_dir: Path | None = None) -> tuple[dict[str, str | None], str, Path]:
+    """The raw settings of ``path`` with the environment over them: (values, where they came from, base folder)."""
     environ = os.environ if environ is None else environ
     values: dict[str, str | None] = {}
     source = "the environment"
@@ -123,13 +131,41 @@ def load_settings(
     for key, value in environ.items():
         if key.isupper() and (key.startswith(("ALMA_", "SMTP_", "MAIL_")) or key in _OTHER_KEYS):
             values[key] = value
-    return _parse(values, source, base_dir)
+    return values, source, base_dir
+
+
+# Consortium mode (p2e/institutions.py): settings that belong to one institution only. They are read from
+# its own institutions/<CODE>/config.env and never from the shared config.env or the environment, so one
+# institution's key, Alma, folders or recipients can never be another's by a slip.
+OWN_KEYS = (
+    "ALMA_API_KEY", "ALMA_REGION", "ALMA_BASE_URL", "ALMA_INSTITUTION_CODE", "MMS_ID_SUFFIX", "OTHER_SYSTEM_ID_PATTERN",
+    "SRU_BASE_URL", "INBOX_DIR", "OUTBOX_DIR", "STATE_DIR", "MAIL_TO",
+)
+
+
+def load_institution(code: str, own: Path, shared: Mapping[str, str | None], shared_source: str) -> Settings:
+    """One institution's settings: its own ``config.env`` over the shared values (file and environment).
+
+    Its folders default to ``inbox``, ``outbox`` and ``state`` inside its own folder.
+    """
+    stray = [key for key in OWN_KEYS if (shared.get(key) or "").strip()]
+    if stray:
+        raise ConfigError(f"{', '.join(stray)} {'is' if len(stray) == 1 else 'are'} set in {shared_source}, shared by every "
+                          f"institution. In a consortium each institution's {', '.join(stray)} go{'es' if len(stray) == 1 else ''} "
+                          f"in its own institutions/<CODE>/config.env only: move {'it' if len(stray) == 1 else 'them'} there.")
+    if not own.is_file():
+        raise ConfigError(f"The institution {code} has no settings file {own}. Create it (see docs/operations.md, "
+                          "\"A consortium\").")
+    values = {**shared, **dotenv_values(own)}
+    settings = _parse(values, f"{own} (over {shared_source})", own.resolve().parent)
+    settings.institution = code
+    return settings
 
 
 _OTHER_KEYS = {
     "INBOX_DIR", "OUTBOX_DIR", "STATE_DIR", "WORKERS", "BIB_HANDLING", "ACTIVE_POL_POLICY",
     "MMS_ID_SUFFIX", "OTHER_SYSTEM_ID_PATTERN", "HTTP_TIMEOUT", "MAX_RETRIES", "POLL_SECONDS", "MAX_FILE_MB",
-    "WATCH_LOCK_STALE_MINUTES", "SRU_BASE_URL", "CREATE_COLLECTIONS",
+    "WATCH_LOCK_STALE_MINUTES", "SRU_BASE_URL", "CREATE_COLLECTIONS", "INSTITUTIONS_DIR",
 }
 KNOWN_KEYS = _OTHER_KEYS | {
     "ALMA_INSTITUTION_CODE", "ALMA_API_KEY", "ALMA_REGION", "ALMA_BASE_URL", "ALMA_RATE_LIMIT", "ALMA_DAILY_RESERVE",

@@ -24,6 +24,9 @@ One job per file::
     processing.py   which files in processing/ are due to run again (journal, retry after an error)
     signals.py      Ctrl-C, SIGTERM and Ctrl-Break finish the row in flight, then stop
     watcher.py      the loop: look, claim, call the pipeline, file away, tell by email
+    gate.py         the pre-flight check (processor.py check) at start and daily: no file starts while
+                    Alma refuses the key; one email per episode
+    consortium.py   one watcher per institution (institutions/<CODE>/), each in its own thread
 
 Only one watcher looks after an inbox at a time, even across machines sharing the folder: see
 :class:`WatcherLock`. The watcher calls :func:`p2e.pipeline.process_file`, exactly as
@@ -36,8 +39,10 @@ from .lock import DEFAULT_LOCK_STALE_SECONDS, LOCK_NAME, LockInfo, WatcherLock
 from .processing import RETRY_AFTER_ERROR_SECONDS, Processing
 from .signals import stop_on_signals
 from .watcher import EXIT_ANOTHER_WATCHER, SETTLE_SECONDS, Watcher, watch
+from .gate import KeyGate
+from .consortium import watch_consortium
 
 __all__ = ["DEFAULT_LOCK_STALE_SECONDS", "EXIT_ANOTHER_WATCHER", "INCOMPLETE_GRACE_SECONDS", "LOCK_NAME",
            "RETRY_AFTER_ERROR_SECONDS", "SETTLE_SECONDS", "Folders", "Inbox", "InboxMissing", "LockInfo",
            "Processing", "Watcher", "WatcherLock", "claim", "file_away", "hidden_name_rejection", "ignore_reason",
-           "is_whole", "lock_files_for", "stop_on_signals", "watch"]
+           "is_whole", "lock_files_for", "stop_on_signals", "watch", "KeyGate", "watch_consortium"]

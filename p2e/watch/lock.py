@@ -255,7 +255,8 @@ class WatcherLock:
                 if not self.refresh():
                     return
 
-        self._beat = threading.Thread(target=beat, name="p2e-watcher-heartbeat", daemon=True)
+        name = f"{threading.current_thread().name}-heartbeat"  # p2e-<CODE>-heartbeat: its institution's log
+        self._beat = threading.Thread(target=beat, name=name, daemon=True)
         self._beat.start()
 
     def release(self) -> None:

@@ -14,12 +14,14 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..config import ConfigError, Settings
 from ..errors import LockLost
 from ..notify import Delivery
 from ..pipeline import EXIT_OK, FileOutcome, process_file
 from .folders import Folders, InboxMissing, claim, file_away, hidden_name_rejection
+from .gate import RECHECK_SECONDS, KeyGate
 from .inbox import INCOMPLETE_GRACE_SECONDS, Inbox
 from .lock import DEFAULT_LOCK_STALE_SECONDS, WatcherLock
 from ..journal import FILE_NAME as JOURNAL_FILE
@@ -46,6 +48,8 @@ class Watcher:
     settle_seconds: float | None = None   # how long a file must stay unchanged; None: POLL_SECONDS
     incomplete_grace: float = INCOMPLETE_GRACE_SECONDS
     mail_retry_seconds: float = 60.0
+    preflight: bool = True                # run check's Alma checks at start, daily, and while the key is refused
+    recheck_seconds: float = RECHECK_SECONDS
 
     def __post_init__(self) -> None:
         self.folders = Folders.of(self.settings)
@@ -59,6 +63,8 @@ class Watcher:
         self.mail = Delivery(self.settings, retry_seconds=self.mail_retry_seconds, stopped=self.lock.lost)
         self.exit_code = EXIT_OK
         self._told_waiting = False
+        self.gate = KeyGate(self.settings, self.mail.tell, recheck_seconds=self.recheck_seconds) \
+            if self.preflight else None
 
     # -- start and stop -----------------------------------------------------------------
     def check_folders(self) -> None:
@@ -152,6 +158,8 @@ class Watcher:
             return EXIT_OK
         self.lock.start_heartbeat(self._beat_interval())
         try:
+            if self.gate is not None:
+                self.gate.check_now()  # the pre-flight check at start; then daily (and while the key is refused)
             self.tick()
             while not self.stop.wait(self.settings.poll_seconds) and not self.lock.lost.is_set():
                 self.tick()
@@ -168,6 +176,8 @@ class Watcher:
         if self.lock.lost.is_set():
             self.stop.set()
             return
+        if self.gate is not None:
+            self.gate.allows()  # the daily check, or the re-check while the key is refused, when due
         self.resume_processing()
         for path in self._safe_look():
             if self.stop.is_set() or self.lock.lost.is_set():
@@ -187,7 +197,10 @@ class Watcher:
 
     # -- files --------------------------------------------------------------------------
     def take(self, path: Path) -> None:
-        """Claim a ready file from the inbox and process it."""
+        """Claim a ready file from the inbox and process it (not while Alma refuses the key: it waits)."""
+        if self.gate is not None and not self.gate.allows():
+            self.gate.hold(path)
+            return
         try:
             self.lock.fence()
         except LockLost:
@@ -208,7 +221,7 @@ class Watcher:
     def resume_processing(self) -> None:
         """Process files left in processing/ by a crash, a stop or a paused run, when they are due."""
         for path in self.processing.due():
-            if self.stop.is_set() or self.lock.lost.is_set():
+            if self.stop.is_set() or self.lock.lost.is_set() or (self.gate is not None and not self.gate.allows()):
                 return
             log.info("Resuming %s (left in processing by an earlier run).", path.name)
             self.handle(path)
@@ -274,7 +287,7 @@ class Watcher:
 
 def watch(settings: Settings, once: bool = False, *, stop: threading.Event | None = None,
           lock_stale_after: float = DEFAULT_LOCK_STALE_SECONDS, settle_seconds: float | None = None,
-          **options: float) -> int:
+          **options: Any) -> int:
     """Watch the inbox (``once=False``) or handle what is there now (``once=True``); return an exit code.
 
     Exit codes: 0 all well; 1 a file had rows that failed or were not run; 2 a file was rejected

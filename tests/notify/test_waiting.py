@@ -15,9 +15,11 @@ def test_the_watcher_keeps_a_file_alma_refuses_the_key_for_emails_once_and_runs_
     sb, library = start_sandbox(rows=5, mix="delete-only")
     settings = mail_settings(settings_for, sb, smtp_server.port, alma_api_key="l8xx-wrong", max_retries=1)
     workbook_for(library)
+    # preflight=False: the key is refused mid-run (revoked while a file runs), which the pre-flight gate cannot
+    # see coming; with it, the file would wait in the inbox instead (tests/watch/test_gate.py)
     folders = Folders.of(settings)
 
-    assert watch(settings, once=True, settle_seconds=0.05) == 1
+    assert watch(settings, once=True, settle_seconds=0.05, preflight=False) == 1
     assert staff_files(folders.processing) == ["UIU P2E clean-up.xlsx"]
     assert staff_files(folders.done) == [] and staff_files(folders.rejected) == []
     waiting = Path(settings.outbox_dir) / "UIU P2E clean-up - WAITING.txt"
@@ -29,9 +31,9 @@ def test_the_watcher_keeps_a_file_alma_refuses_the_key_for_emails_once_and_runs_
 
     # Tried again (cron's next watch --once, once the back-off has passed): still refused, no second email.
     make_due(settings)
-    assert watch(settings, once=True, settle_seconds=0.05) == 1
+    assert watch(settings, once=True, settle_seconds=0.05, preflight=False) == 1
     make_due(settings)
-    assert watch(settings, once=True, settle_seconds=0.05) == 1
+    assert watch(settings, once=True, settle_seconds=0.05, preflight=False) == 1
     assert len(smtp_server.messages) == 1
     assert staff_files(folders.processing) == ["UIU P2E clean-up.xlsx"]
 
@@ -39,14 +41,14 @@ def test_the_watcher_keeps_a_file_alma_refuses_the_key_for_emails_once_and_runs_
     settings.alma_api_key = sb.api_key
     settings.base_url = f"http://127.0.0.1:{free_port()}"
     make_due(settings)
-    assert watch(settings, once=True, settle_seconds=0.05) == 1
+    assert watch(settings, once=True, settle_seconds=0.05, preflight=False) == 1
     assert len(smtp_server.messages) == 2
     assert smtp_server.messages[-1]["Subject"].endswith("is waiting - Alma could not be reached")
 
     # The key and address are put right: the file runs, the WAITING file goes, the results are emailed.
     settings.base_url = sb.url
     make_due(settings)
-    assert watch(settings, once=True, settle_seconds=0.05) == 0
+    assert watch(settings, once=True, settle_seconds=0.05, preflight=False) == 0
     assert staff_files(folders.processing) == []
     assert staff_files(folders.done)[0].startswith("UIU P2E clean-up - processed ")
     assert not waiting.exists()
