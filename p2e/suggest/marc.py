@@ -124,7 +124,7 @@ def electronic(record: ElementTree.Element | None) -> list[Ave]:
     """The record's AVE fields ($8 portfolio ID, $c collection ID, $m collection name, $e status)."""
     out = []
     for _, _, subs in datafields(record, "AVE"):
-        first = {}
+        first: dict[str, str] = {}
         for code, text in subs:
             first.setdefault(code, text.strip())
         out.append(Ave(first.get("8", ""), first.get("c", ""), first.get("m", ""), first.get("e", "")))
