@@ -65,7 +65,8 @@ def portfolio_from_listing(portfolio: dict, collection_name: str = "") -> Portfo
     availability = _value(portfolio.get("availability"))
     return Portfolio(str(portfolio.get("id") or ""), available=availability == "11" if availability else None,
                      collection_id=_value(collection.get("id")), collection_name=collection_name,
-                     local=_flag(portfolio.get("is_local")), standalone=_flag(portfolio.get("is_standalone")))
+                     local=_flag(portfolio.get("is_local")), standalone=_flag(portfolio.get("is_standalone")),
+                     confirmed=True)
 
 
 def merge_listed(record: Record, listed: list[Portfolio]) -> Record:

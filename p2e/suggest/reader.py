@@ -42,6 +42,10 @@ class AlmaReader:
     def client(self) -> "AlmaClient":
         return self._client
 
+    def check_reserve(self) -> None:
+        """Raise :class:`ReserveReached` when the daily allowance left is at or below the reserve."""
+        self._before()
+
     def _before(self) -> None:
         if not self._client.read_only:  # someone turned the flag off: refuse rather than risk a write
             self._client.read_only = True

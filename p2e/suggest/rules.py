@@ -43,6 +43,7 @@ class Portfolio:
     collection_name: str = ""
     local: bool | None = None
     standalone: bool | None = None
+    confirmed: bool = False  # read as a portfolio through REST (a collection listing or a portfolio GET)
 
     @property
     def in_collection(self) -> bool:
@@ -153,7 +154,8 @@ def suggest(p2e: Record | None, candidates: list[Record], *, portfolio_id: str |
             kind = "a print record" if twin.physical and not twin.portfolios else "a local record, not linked to the Community Zone"
             notes.append(f"record {twin.mms_id} ({_evidence(pairs)}) is {kind}")
             continue
-        available = [p for p in twin.portfolios if p.available and p.local is not True]
+        available = sorted((p for p in twin.portfolios if p.available and p.local is not True),
+                           key=lambda p: not p.confirmed)  # one Alma answered for as a portfolio first
         if not available:
             state = "has no portfolio" if not twin.portfolios else "has no Available portfolio (Not Available)"
             notes.append(f"CZ record {twin.mms_id} ({_evidence(pairs)}) {state}")

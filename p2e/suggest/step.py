@@ -26,9 +26,9 @@ from ..ids import mms_id_from_bib_id
 from ..intake.headers import identifier_columns
 from ..model import Row, Sheet
 from .collection import TwinIndex, collection_twins, find_collections
-from .evidence import record_from_bib, staff_identifiers
+from .evidence import portfolio_from_listing, record_from_bib, staff_identifiers
 from .reader import AlmaReader, ReserveReached
-from .rules import NONE, Record, Suggestion, suggest
+from .rules import NONE, WEAK, Record, Suggestion, suggest
 
 log = logging.getLogger("p2e.suggest")
 
@@ -132,6 +132,7 @@ def _suggest(run: SuggestRun, todo: list[Row], sheet: Sheet, settings: Settings,
         if row.number in p2e:
             run.suggestions[row.number] = suggest(p2e[row.number], index.candidates(p2e[row.number].ids),
                                                   portfolio_id=row.portfolio_id, searched=searched, bib_handling=handling)
+    confirm_targets(run, todo, p2e, index, reader, searched, handling)
     deletes = [n for n in p2e if run.suggestions[n].action == "delete"]
     if deletes:
         orders = _open_orders(reader, {p2e[n].mms_id for n in deletes})
@@ -142,6 +143,37 @@ def _suggest(run: SuggestRun, todo: list[Row], sheet: Sheet, settings: Settings,
                 row = next(r for r in todo if r.number == n)
                 run.suggestions[n] = suggest(record, index.candidates(record.ids), portfolio_id=row.portfolio_id,
                                              searched=searched, bib_handling=handling)
+
+
+def confirm_targets(run: SuggestRun, todo: list[Row], p2e: dict[int, Record], index: TwinIndex, reader: AlmaReader,
+                    searched: str, handling: str) -> None:
+    """One REST read of each chosen twin's portfolio not yet read as a portfolio (found through SRU or AVE):
+    it must be there, not local, and Available; otherwise the rules run again on what Alma said."""
+    rows = {r.number: r for r in todo}
+    for number, record in p2e.items():
+        for _ in range(3):  # a twin whose portfolio Alma does not confirm may leave another one chosen
+            chosen = run.suggestions[number]
+            if chosen.action not in ("delete", "relink") or not chosen.target_mms_id:
+                break
+            twin = index.records[chosen.target_mms_id]
+            portfolio = next(p for p in twin.portfolios if p.id == chosen.target_portfolio_id)
+            if portfolio.confirmed:
+                break
+            read = reader.portfolio(twin.mms_id, portfolio.id)
+            if read is None:
+                twin.portfolios.remove(portfolio)
+            else:
+                fresh = portfolio_from_listing(read, portfolio.collection_name)
+                portfolio.available, portfolio.local, portfolio.confirmed = fresh.available, fresh.local, True
+                portfolio.collection_id = fresh.collection_id or portfolio.collection_id
+                twin.cz_linked = twin.cz_linked or fresh.local is False
+            run.suggestions[number] = suggest(record, index.candidates(record.ids), portfolio_id=rows[number].portfolio_id,
+                                              searched=searched, bib_handling=handling)
+        else:
+            chosen = run.suggestions[number]
+            if chosen.action in ("delete", "relink"):
+                run.suggestions[number] = Suggestion(WEAK, "Alma did not confirm the portfolio of the record to keep "
+                                                     "after three tries: check the twins in Alma.", mms_id=record.mms_id)
 
 
 def _has_strong(index: TwinIndex, record: Record) -> bool:
