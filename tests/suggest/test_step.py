@@ -131,3 +131,41 @@ def test_staff_actions_are_left_as_they_are_with_mode_suggest(labelled):
     header, out = annotated_rows(outcome.results_path)
     assert out[0]["Action"] == "keep" and out[0]["Target MMS ID"] is None and "left as it is" in out[0]["Why"]
     assert out[1]["Action"] == "delete"
+
+
+def test_the_reader_refuses_writes_before_they_leave_the_process(labelled):
+    from p2e.alma.client import AlmaClient
+    from p2e.alma.errors import WriteNotAllowed
+    from p2e.suggest.reader import AlmaReader
+
+    sb, rows, settings = labelled
+    client = AlmaClient.from_settings(settings)
+    reader = AlmaReader(client)
+    client.read_only = False  # even if someone turns the flag off, the reader turns it back on before each call
+    assert reader.bibs([rows[0]["mms_id"]])
+    with pytest.raises(WriteNotAllowed):
+        reader.client.delete_portfolio(rows[0]["mms_id"], rows[0]["portfolio_id"], "delete")
+    assert [r for r in sb.requests if r["method"] != "GET"] == []
+    client.close()
+
+
+def test_the_daily_reserve_stops_the_look_ups_and_every_row_says_so(labelled):
+    sb, rows, settings = labelled
+    sb.set_options(daily_limit=6)
+    settings = replace(settings, daily_reserve=3)
+    outcome = process_file(raw_report(settings.inbox_dir / "p2e.xlsx", rows), settings, stream=None)
+    header, out = annotated_rows(outcome.results_path)
+    assert {g["Action"] for g in out} == {None}
+    assert all(g["Why"].startswith("Not looked up: Alma's daily API allowance is down to") for g in out)
+    assert len(sb.requests) <= 4
+
+
+def test_an_outage_loses_nothing_and_says_so(labelled):
+    sb, rows, settings = labelled
+    sb.set_options(outage_seconds=float("inf"), outage_after_calls=2)
+    settings = replace(settings, max_retries=1)
+    outcome = process_file(raw_report(settings.inbox_dir / "p2e.xlsx", rows), settings, stream=None)
+    header, out = annotated_rows(outcome.results_path)
+    assert {g["Action"] for g in out} == {None}
+    assert all("Not looked up: Alma stopped answering" in g["Why"] for g in out)
+    assert "nothing was changed in Alma" in outcome.summary()
