@@ -61,7 +61,7 @@ def suggest_workbook(path: Path, sheet: Sheet, settings: Settings, *, collection
     started = datetime.now()
     own = client is None
     if client is None:
-        client = AlmaClient.from_settings(settings, read_only=True, pool_size=4)
+        client = AlmaClient.from_settings(settings, read_only=True, pool_size=settings.workers + 4)
     reader = AlmaReader(client, reserve=settings.daily_reserve)
     try:
         sru, off = sru_search(settings, reader)

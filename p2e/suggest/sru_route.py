@@ -13,6 +13,7 @@ twin's portfolio with one more REST read (:func:`p2e.suggest.step.confirm_target
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
 from ..alma.sru import SruClient, SruRecord, cql_any
@@ -65,19 +66,21 @@ def record_from_sru(found: SruRecord) -> Record:
     return Record(found.mms_id, ids, cz_linked=cz, portfolios=portfolios, physical=marc.has_physical(element))
 
 
-def sru_twins(sru: SruClient, reader: AlmaReader, p2e: list[Record]) -> list[Record]:
+def sru_twins(sru: SruClient, reader: AlmaReader, p2e: list[Record], workers: int = 4) -> list[Record]:
     """Every record SRU finds for ``p2e``; those sharing a strong identifier are re-read through REST."""
     found: dict[str, Record] = {}
     own = {r.mms_id for r in p2e}
-    for start in range(0, len(p2e), BATCH):
-        batch = p2e[start:start + BATCH]
-        query = query_for(batch)
-        if not query:
-            continue
+    queries = [q for start in range(0, len(p2e), BATCH) if (q := query_for(p2e[start:start + BATCH]))]
+
+    def search(query: str) -> list[SruRecord]:
         reader.check_reserve()
-        for hit in sru.search_all(query, limit=500):
-            if hit.mms_id and hit.mms_id not in own:
-                found.setdefault(hit.mms_id, record_from_sru(hit))
+        return sru.search_all(query, limit=500)
+
+    with ThreadPoolExecutor(max(1, workers)) as pool:  # through the client's one limiter
+        for hits in pool.map(search, queries):
+            for hit in hits:
+                if hit.mms_id and hit.mms_id not in own:
+                    found.setdefault(hit.mms_id, record_from_sru(hit))
     strong = {key for r in p2e for key in r.ids.strong_keys()}
     recheck = [m for m, r in found.items() if r.ids.strong_keys() & strong]
     bibs = reader.bibs(recheck)
@@ -95,4 +98,4 @@ def sru_search(settings: Settings, reader: AlmaReader) -> tuple[SruSearch | None
         return None, ("Alma's SRU search was not used: ALMA_INSTITUTION_CODE (or SRU_BASE_URL) is not set, so only "
                       "the collections named were searched.")
     sru = SruClient(settings.sru_base_url, reader.client)
-    return (lambda records: sru_twins(sru, reader, records)), ""
+    return (lambda records: sru_twins(sru, reader, records, settings.workers)), ""

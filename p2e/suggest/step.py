@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -28,7 +29,7 @@ from ..model import Row, Sheet
 from .collection import TwinIndex, collection_twins, find_collections
 from .evidence import portfolio_from_listing, record_from_bib, staff_identifiers
 from .reader import AlmaReader, ReserveReached
-from .rules import NONE, WEAK, Record, Suggestion, suggest
+from .rules import NONE, WEAK, Portfolio, Record, Suggestion, suggest
 
 log = logging.getLogger("p2e.suggest")
 
@@ -132,7 +133,7 @@ def _suggest(run: SuggestRun, todo: list[Row], sheet: Sheet, settings: Settings,
         if row.number in p2e:
             run.suggestions[row.number] = suggest(p2e[row.number], index.candidates(p2e[row.number].ids),
                                                   portfolio_id=row.portfolio_id, searched=searched, bib_handling=handling)
-    confirm_targets(run, todo, p2e, index, reader, searched, handling)
+    confirm_targets(run, todo, p2e, index, reader, searched, handling, settings.workers)
     deletes = [n for n in p2e if run.suggestions[n].action == "delete"]
     if deletes:
         orders = _open_orders(reader, {p2e[n].mms_id for n in deletes})
@@ -146,34 +147,53 @@ def _suggest(run: SuggestRun, todo: list[Row], sheet: Sheet, settings: Settings,
 
 
 def confirm_targets(run: SuggestRun, todo: list[Row], p2e: dict[int, Record], index: TwinIndex, reader: AlmaReader,
-                    searched: str, handling: str) -> None:
+                    searched: str, handling: str, workers: int = 4) -> None:
     """One REST read of each chosen twin's portfolio not yet read as a portfolio (found through SRU or AVE):
-    it must be there, not local, and Available; otherwise the rules run again on what Alma said."""
+    it must be there, not local, and Available; otherwise the rules run again on what Alma said.
+
+    The reads go ``workers`` at a time through the client's one limiter."""
     rows = {r.number: r for r in todo}
-    for number, record in p2e.items():
-        for _ in range(3):  # a twin whose portfolio Alma does not confirm may leave another one chosen
+    for _ in range(3):  # a twin whose portfolio Alma does not confirm may leave another one chosen
+        pending: dict[tuple[str, str], list[int]] = {}
+        for number in p2e:
             chosen = run.suggestions[number]
-            if chosen.action not in ("delete", "relink") or not chosen.target_mms_id:
-                break
-            twin = index.records[chosen.target_mms_id]
-            portfolio = next(p for p in twin.portfolios if p.id == chosen.target_portfolio_id)
-            if portfolio.confirmed:
-                break
-            read = reader.portfolio(twin.mms_id, portfolio.id)
+            if chosen.action in ("delete", "relink") and chosen.target_mms_id and chosen.target_portfolio_id:
+                portfolio = _portfolio(index, chosen.target_mms_id, chosen.target_portfolio_id)
+                if portfolio is not None and not portfolio.confirmed:
+                    pending.setdefault((chosen.target_mms_id, chosen.target_portfolio_id), []).append(number)
+        if not pending:
+            return
+        with ThreadPoolExecutor(max(1, workers)) as pool:
+            reads = list(pool.map(lambda key: reader.portfolio(*key), list(pending)))
+        for (mms, pid), read in zip(list(pending), reads):
+            twin = index.records[mms]
+            portfolio = _portfolio(index, mms, pid)
+            assert portfolio is not None
             if read is None:
                 twin.portfolios.remove(portfolio)
-            else:
-                fresh = portfolio_from_listing(read, portfolio.collection_name)
-                portfolio.available, portfolio.local, portfolio.confirmed = fresh.available, fresh.local, True
-                portfolio.collection_id = fresh.collection_id or portfolio.collection_id
-                twin.cz_linked = twin.cz_linked or fresh.local is False
-            run.suggestions[number] = suggest(record, index.candidates(record.ids), portfolio_id=rows[number].portfolio_id,
-                                              searched=searched, bib_handling=handling)
-        else:
-            chosen = run.suggestions[number]
-            if chosen.action in ("delete", "relink"):
-                run.suggestions[number] = Suggestion(WEAK, "Alma did not confirm the portfolio of the record to keep "
-                                                     "after three tries: check the twins in Alma.", mms_id=record.mms_id)
+                continue
+            fresh = portfolio_from_listing(read, portfolio.collection_name)
+            portfolio.available, portfolio.local, portfolio.confirmed = fresh.available, fresh.local, True
+            portfolio.collection_id = fresh.collection_id or portfolio.collection_id
+            twin.cz_linked = twin.cz_linked or fresh.local is False
+        for numbers in pending.values():
+            for number in numbers:
+                record = p2e[number]
+                run.suggestions[number] = suggest(record, index.candidates(record.ids),
+                                                  portfolio_id=rows[number].portfolio_id, searched=searched,
+                                                  bib_handling=handling)
+    for number, record in p2e.items():  # still not confirmed after three rounds: suggest nothing
+        chosen = run.suggestions[number]
+        if chosen.action in ("delete", "relink"):
+            portfolio = _portfolio(index, chosen.target_mms_id or "", chosen.target_portfolio_id or "")
+            if portfolio is None or not portfolio.confirmed:
+                run.suggestions[number] = Suggestion(WEAK, "Alma did not confirm the portfolio of the record to keep: "
+                                                     "check the twins in Alma.", mms_id=record.mms_id)
+
+
+def _portfolio(index: TwinIndex, mms_id: str, portfolio_id: str) -> Portfolio | None:
+    twin = index.records.get(mms_id)
+    return next((p for p in twin.portfolios if p.id == portfolio_id), None) if twin else None
 
 
 def _has_strong(index: TwinIndex, record: Record) -> bool:
