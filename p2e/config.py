@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
@@ -221,7 +222,8 @@ def _parse(values: Mapping[str, str | None], source: str, base_dir: Path) -> Set
         # Ex Libris writes the SRU address as https://<Alma host>/view/sru/<INSTITUTION_CODE>. The host is the
         # institution's Alma domain, which for a real Alma is usually not the API gateway: set SRU_BASE_URL
         # (docs/alma-behaviour.md). For the sandbox and an Alma-compatible server it is the same host.
-        s.sru_base_url = f"{s.base_url}/view/sru/{s.institution_code}"
+        parts = urlsplit(s.base_url)
+        s.sru_base_url = f"{parts.scheme}://{parts.netloc}/view/sru/{s.institution_code}"
         s.sru_derived = True
     create = get("CREATE_COLLECTIONS")
     if create is not None:
