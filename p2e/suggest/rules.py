@@ -79,11 +79,9 @@ class Suggestion:
 
 
 def _evidence(pairs: list[tuple[str, str]]) -> str:
-    words = []
-    for kind, value in pairs[:2]:
-        words.append(f"the same {'DOI/URL' if kind == 'link' else KIND_WORDS[kind]} ({value})" if kind == "link"
-                     else f"{KIND_WORDS[kind]} {value}")
-    return " and ".join(words) + " on both"
+    """'ISBN 9781421400839 and OCLC number 190789234' (at most two identifiers named)."""
+    words = [f"the same DOI/URL ({value})" if kind == "link" else f"{KIND_WORDS[kind]} {value}" for kind, value in pairs[:2]]
+    return " and ".join(words)
 
 
 def _where(record: Record, portfolio: Portfolio) -> str:
@@ -148,17 +146,17 @@ def suggest(p2e: Record | None, candidates: list[Record], *, portfolio_id: str |
             continue
         if clash:
             kinds = " and ".join(f"{KIND_WORDS[k]}s" for k in clash)
-            notes.append(f"record {twin.mms_id} shares {_evidence(pairs)[:-8]} but has other {kinds}")
+            notes.append(f"record {twin.mms_id} shares {_evidence(pairs)} but has other {kinds}")
             continue
         if not twin.cz_linked:
             kind = "a print record" if twin.physical and not twin.portfolios else "a local record, not linked to the Community Zone"
-            notes.append(f"record {twin.mms_id} ({_evidence(pairs)}) is {kind}")
+            notes.append(f"record {twin.mms_id} ({_evidence(pairs)} on both) is {kind}")
             continue
         available = sorted((p for p in twin.portfolios if p.available and p.local is not True),
                            key=lambda p: not p.confirmed)  # one Alma answered for as a portfolio first
         if not available:
             state = "has no portfolio" if not twin.portfolios else "has no Available portfolio (Not Available)"
-            notes.append(f"CZ record {twin.mms_id} ({_evidence(pairs)}) {state}")
+            notes.append(f"CZ record {twin.mms_id} ({_evidence(pairs)} on both) {state}")
             continue
         if len(available) > 1:
             notes.append(f"CZ record {twin.mms_id} has {len(available)} Available portfolios")
@@ -170,7 +168,7 @@ def suggest(p2e: Record | None, candidates: list[Record], *, portfolio_id: str |
     if not qualified:
         return Suggestion(WEAK, "Nothing suggested: " + "; ".join(notes[:3]) + ". Check the record in Alma.", **base)
     twin, kept, pairs = qualified[0]
-    why = f"{_evidence(pairs)}; the record you keep, {_where(twin, kept)}"
+    why = f"{_evidence(pairs)} on both; the record you keep, {_where(twin, kept)}"
     target = {"target_mms_id": twin.mms_id, "target_portfolio_id": kept.id, "bib_handling": bib_handling}
     if len(p2e.open_po_lines) > 1:
         return Suggestion(WEAK, f"{why}; but the P2E record has {len(p2e.open_po_lines)} open orders "

@@ -47,3 +47,17 @@ def test_every_kind_gets_its_labelled_suggestion(route, library, settings_for, t
     assert figures["delete"]["precision"] == 1.0 and figures["delete"]["recall"] == 1.0
     assert figures["relink"]["precision"] == 1.0 and figures["relink"]["recall"] == 1.0
     assert {label["kind"] for label in labels} == set(TWIN_MIX)
+
+
+def test_a_workbook_whose_action_cells_are_all_empty_is_a_suggestion_request(library, settings_for, tmp_path):
+    from p2e.pipeline import process_file
+
+    with Sandbox.start(seed=library.seed) as sb:
+        settings = replace(settings_for(sb), mms_id_suffix=library.suffix, institution_code=sb.institution_code,
+                           sru_base_url=sb.sru_url)
+        path = write_workbook(library, settings.inbox_dir / "UIU P2E.xlsx", raw=True)  # an Action column, all empty
+        assert "action" in read_workbook(path).columns
+        outcome = process_file(path, settings, stream=None)
+        assert [r for r in sb.requests if r["method"] != "GET"] == []
+    assert outcome.status == "processed" and outcome.results_path.name.startswith("UIU P2E - SUGGESTED ")
+    assert "Nothing was changed in Alma" in outcome.summary()
