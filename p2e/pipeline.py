@@ -197,7 +197,7 @@ def _suggested(path: Path, sheet: Sheet, settings: Settings, collections: list[s
                client: AlmaClient | None) -> FileOutcome:
     settings.require_alma()
     done = suggest_workbook(path, sheet, settings, collections=collections, client=client)
-    return FileOutcome(path, FileStatus.PROCESSED, mode=Mode.SUGGEST, results_path=done.path,
+    return FileOutcome(path, FileStatus.PROCESSED, mode=Mode.SUGGEST, results_path=done.path, audit_path=done.audit_path,
                        email_to=list(dict.fromkeys(sheet.email_to + settings.mail_to)),
                        suggested=done.summary(path.name), by_hand=not _in_processing(path, settings))
 

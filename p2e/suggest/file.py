@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from ..alma.audit import AuditLog
 from ..alma.client import AlmaClient
 from ..config import Settings
 from ..model import Mode, Sheet
-from ..names import results_name, unique_path
+from ..names import results_name, safe_file_name, unique_path
 from .annotate import SuggestInfo, tally, write_annotated
 from .reader import AlmaReader
 from .step import SuggestRun, suggest_sheet
@@ -41,6 +42,7 @@ class Suggested:
 
     path: Path
     run: SuggestRun
+    audit_path: Path | None = None
 
     def summary(self, source_name: str) -> str:
         counts = tally(self.run.suggestions)
@@ -57,21 +59,26 @@ class Suggested:
 
 def suggest_workbook(path: Path, sheet: Sheet, settings: Settings, *, collections: list[str] | None = None,
                      client: AlmaClient | None = None) -> Suggested:
-    """Look up every row of ``sheet`` (reads only) and write the annotated workbook to the outbox."""
+    """Look up every row of ``sheet`` (reads only) and write the annotated workbook to the outbox.
+
+    Every call is logged in ``OUTBOX_DIR/audit/<file> - suggest <time>.jsonl`` (SRU calls are not: they go
+    through the same limiter but not through the REST client's log). ``client``: share its limiter."""
     started = datetime.now()
-    own = client is None
-    if client is None:
-        client = AlmaClient.from_settings(settings, read_only=True, pool_size=settings.workers + 4)
-    reader = AlmaReader(client, reserve=settings.daily_reserve)
+    audit = AuditLog(settings.outbox_dir / "audit" / safe_file_name(path.stem, f" - suggest {started:%Y%m%d-%H%M%S}",
+                                                                    ".jsonl"), settings.secrets())
+    # Always a client of its own, made read-only: a client handed in (to share its limiter) is never changed.
+    own = AlmaClient.from_settings(settings, read_only=True, pool_size=settings.workers + 4, audit=audit,
+                                   limiter=client.limiter if client is not None else None)
+    reader = AlmaReader(own, reserve=settings.daily_reserve)
     try:
         sru, off = sru_search(settings, reader)
         run = suggest_sheet(sheet, settings, reader, collections=list(collections or sheet.collections),
                             sru=sru, sru_off_reason=off)
     finally:
-        if own:
-            client.close()
+        own.close()
+        audit.close()
     finished = datetime.now()
     target = unique_path(settings.outbox_dir, results_name(path.name, "SUGGESTED", finished), ".xlsx")
     info = SuggestInfo(path.name, settings.alma_description(), started, finished, run.searched, run.notes, run.calls)
     write_annotated(target, sheet, run.suggestions, info)
-    return Suggested(target, run)
+    return Suggested(target, run, audit.path)

@@ -2,6 +2,7 @@
 and the annotated file going back through the normal pipeline."""
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import openpyxl
@@ -40,6 +41,8 @@ def test_every_rule_and_decoy_from_a_raw_report_and_no_write(labelled, tmp_path)
     assert outcome.results_path.parent == settings.outbox_dir
     assert [r["method"] for r in sb.requests if r["method"] != "GET"] == []
     assert sb.state()["deleted"] == {"bibs": [], "portfolios": []}
+    audit = [json.loads(line) for line in outcome.audit_path.read_text().splitlines()]
+    assert audit and {a["method"] for a in audit} == {"GET"} and sb.api_key not in outcome.audit_path.read_text()
     header, out = annotated_rows(outcome.results_path)
     assert header[:6] == ["BIB_ID", "Title", "ISBN/ISSN", "OCLC Number", "856 URL", "MMS ID"]  # every original column
     assert header[6:] == ["Portfolio ID", "Action", "Bib handling", "Target MMS ID", "Target Portfolio ID", "PO Line",
@@ -169,3 +172,14 @@ def test_an_outage_loses_nothing_and_says_so(labelled):
     assert {g["Action"] for g in out} == {None}
     assert all("Not looked up: Alma stopped answering" in g["Why"] for g in out)
     assert "nothing was changed in Alma" in outcome.summary()
+
+
+def test_a_client_handed_in_lends_its_limiter_and_is_left_writable(labelled):
+    from p2e.alma.client import AlmaClient
+
+    sb, rows, settings = labelled
+    client = AlmaClient.from_settings(settings)
+    outcome = process_file(raw_report(settings.inbox_dir / "p2e.xlsx", rows), settings, stream=None, client=client)
+    assert outcome.mode.value == "suggest" and client.read_only is False
+    assert [r for r in sb.requests if r["method"] != "GET"] == []
+    client.close()
