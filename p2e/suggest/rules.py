@@ -110,11 +110,12 @@ def _p2e_portfolio(p2e: Record, portfolio_id: str | None) -> tuple[Portfolio | N
 
 
 def suggest(p2e: Record | None, candidates: list[Record], *, portfolio_id: str | None = None,
-            searched: str = "Alma", bib_handling: str = "delete") -> Suggestion:
+            searched: str = "Alma", bib_handling: str = "delete", everywhere: bool = True) -> Suggestion:
     """The suggestion for one P2E row (see the module docstring for the rules).
 
     ``candidates`` are every record found sharing an identifier or the title with the P2E record;
-    ``searched`` says where they were looked for ("Alma", "collection 'X'"), for the Why.
+    ``searched`` says where they were looked for ("Alma", "collection 'X'"), for the Why; ``everywhere`` is
+    False when only collections were searched (a twin elsewhere would not have been seen).
     """
     if p2e is None:
         return Suggestion(NONE, "The P2E record was not found in Alma: check the MMS ID (or the BIB_ID).")
@@ -130,6 +131,10 @@ def suggest(p2e: Record | None, candidates: list[Record], *, portfolio_id: str |
                           "keep: check that the MMS ID and Portfolio ID are the P2E record's.", **base)
     others = [c for c in candidates if c.mms_id != p2e.mms_id]
     if not others:
+        if not everywhere:
+            return Suggestion(NONE, f"No other record in {searched} shares its ISBN, ISSN, OCLC number, link or title, "
+                              "and only the collections named were searched, so a twin elsewhere would not be seen: "
+                              f"keep the P2E portfolio {portfolio.id} unless you know of one.", action="keep", **base)
         return Suggestion(NONE, f"No other record in {searched} shares its ISBN, ISSN, OCLC number, link or title: "
                           f"the P2E portfolio {portfolio.id} is the only access, so keep it.", action="keep", **base)
     qualified: list[tuple[Record, Portfolio, list[tuple[str, str]]]] = []

@@ -129,11 +129,16 @@ def _suggest(run: SuggestRun, todo: list[Row], sheet: Sheet, settings: Settings,
         return
 
     handling = settings.bib_handling.staff_word
+    everywhere = "SRU" in run.routes
+
+    def decide(record: Record, portfolio_id: str | None) -> Suggestion:
+        return suggest(record, index.candidates(record.ids), portfolio_id=portfolio_id, searched=searched,
+                       bib_handling=handling, everywhere=everywhere)
+
     for row in todo:
         if row.number in p2e:
-            run.suggestions[row.number] = suggest(p2e[row.number], index.candidates(p2e[row.number].ids),
-                                                  portfolio_id=row.portfolio_id, searched=searched, bib_handling=handling)
-    confirm_targets(run, todo, p2e, index, reader, searched, handling, settings.workers)
+            run.suggestions[row.number] = decide(p2e[row.number], row.portfolio_id)
+    confirm_targets(run, todo, p2e, index, reader, decide, settings.workers)
     deletes = [n for n in p2e if run.suggestions[n].action == "delete"]
     if deletes:
         orders = _open_orders(reader, {p2e[n].mms_id for n in deletes})
@@ -142,12 +147,11 @@ def _suggest(run: SuggestRun, todo: list[Row], sheet: Sheet, settings: Settings,
             record.open_po_lines = orders.get(record.mms_id, [])
             if record.open_po_lines:
                 row = next(r for r in todo if r.number == n)
-                run.suggestions[n] = suggest(record, index.candidates(record.ids), portfolio_id=row.portfolio_id,
-                                             searched=searched, bib_handling=handling)
+                run.suggestions[n] = decide(record, row.portfolio_id)
 
 
 def confirm_targets(run: SuggestRun, todo: list[Row], p2e: dict[int, Record], index: TwinIndex, reader: AlmaReader,
-                    searched: str, handling: str, workers: int = 4) -> None:
+                    decide: Callable[[Record, str | None], Suggestion], workers: int = 4) -> None:
     """One REST read of each chosen twin's portfolio not yet read as a portfolio (found through SRU or AVE):
     it must be there, not local, and Available; otherwise the rules run again on what Alma said.
 
@@ -178,10 +182,7 @@ def confirm_targets(run: SuggestRun, todo: list[Row], p2e: dict[int, Record], in
             twin.cz_linked = twin.cz_linked or fresh.local is False
         for numbers in pending.values():
             for number in numbers:
-                record = p2e[number]
-                run.suggestions[number] = suggest(record, index.candidates(record.ids),
-                                                  portfolio_id=rows[number].portfolio_id, searched=searched,
-                                                  bib_handling=handling)
+                run.suggestions[number] = decide(p2e[number], rows[number].portfolio_id)
     for number, record in p2e.items():  # still not confirmed after three rounds: suggest nothing
         chosen = run.suggestions[number]
         if chosen.action in ("delete", "relink"):

@@ -112,3 +112,8 @@ def test_several_portfolios_on_the_p2e_record_need_the_portfolio_id():
 def test_record_not_found():
     s = suggest(None, [twin()])
     assert (s.action, s.match) == (None, "none") and "not found" in s.why
+
+
+def test_keep_after_collections_only_says_a_twin_elsewhere_is_not_seen():
+    s = suggest(p2e(), [], searched="collection 'Academic Complete'", everywhere=False)
+    assert s.action == "keep" and "a twin elsewhere would not be seen" in s.why and "only access" not in s.why

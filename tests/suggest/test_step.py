@@ -68,6 +68,7 @@ def test_every_rule_and_decoy_from_a_raw_report_and_no_write(labelled, tmp_path)
     assert "OCLC number" in why["oclc_only"] and "ISBN" in why["isbn"]
     assert f"'{COLLECTION}' ({COLLECTION_ID})" in why["isbn"]
     assert "open order POL-9001" in why["open_order"]
+    assert "only the collections named were searched" in why["no_twin"]  # SRU off: a twin elsewhere is not seen
 
 
 def test_the_summary_counts_suggestions_by_action_and_strength(labelled):
