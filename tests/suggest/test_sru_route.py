@@ -65,3 +65,11 @@ def test_sru_not_configured_says_so(labelled):
     settings = replace(settings, institution_code=None, sru_base_url=None)
     outcome = process_file(raw_report(settings.inbox_dir / "p2e.xlsx", rows), settings, stream=None)
     assert "SRU search was not used: ALMA_INSTITUTION_CODE" in outcome.summary()
+
+
+def test_sru_without_published_availability_still_decides_from_rest(labelled):
+    sb, rows, settings = labelled
+    sb.set_options(sru_publish_availability=False)  # no AVE in SRU records: REST says what the portfolios are
+    outcome = process_file(raw_report(settings.inbox_dir / "p2e.xlsx", rows, collections=""), settings, stream=None)
+    for row, got in zip(rows, rows_of(outcome.results_path)):
+        assert (got["Action"], got["Match"]) == SRU_EXPECTED[row["label"]], (row["label"], got["Why"])
