@@ -3,6 +3,8 @@
     python processor.py check                is this Alma, this key, this configuration ready? (run it first)
     python processor.py demo                 the whole job on the embedded Alma sandbox, no key needed
     python processor.py run FILE [--preview] process one workbook now, exactly as the watcher would
+    python processor.py suggest FILE [--collection ID|NAME]
+                                             fill in the actions for staff to review (reads only)
     python processor.py validate FILE        check a workbook without calling Alma
     python processor.py template             write the blank staff template into templates/
     python processor.py sandbox              serve the embedded Alma sandbox until stopped
@@ -110,10 +112,34 @@ def cmd_run(args) -> int:
     return outcome.exit_code
 
 
+def cmd_suggest(args) -> int:
+    from .pipeline import suggest_file
+
+    settings = settings_from(args.config)
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"There is no file at {path}.", file=sys.stderr)
+        return EXIT_REJECTED
+    outcome = suggest_file(path, settings, collections=args.collection or None)
+    print(outcome.summary())
+    if settings.smtp_host and outcome.email_to:
+        from .logs import setup_logging
+        from .notify import Delivery
+
+        setup_logging(settings, console_level=logging.WARNING)
+        Delivery(settings).tell(outcome)
+    return outcome.exit_code
+
+
 def cmd_validate(args) -> int:
     settings = settings_from(args.config, args.institution)
     path = Path(args.file)
-    sheet, problems = check_file(path, settings)
+    sheet, problems = check_file(path, settings, preview=True)  # every rule, even with Mode = Suggest
+    if sheet is not None and not problems and not any(row.action_text for row in sheet.rows):
+        print(f"{path.name}: no Action is filled in on sheet '{sheet.sheet_name}' ({len(sheet.rows)} rows), so it is a "
+              "request for suggestions: run `processor.py suggest FILE`, or put it in the inbox folder, and the "
+              "actions come back filled in for you to check. Nothing was sent to Alma.")
+        return EXIT_OK
     if problems:
         print(f"{path.name}: {len(problems)} problem(s) to fix before this file can run:")
         for problem in problems:
@@ -215,6 +241,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = verb("run", cmd_run, "process one workbook now, exactly as the watcher would; results to the outbox")
     p.add_argument("file")
     p.add_argument("--preview", action="store_true", help="reads only: say what would happen, change nothing")
+    p = verb("suggest", cmd_suggest, "fill in the actions of a raw P2E report for you to check (reads only; "
+                                     "the annotated workbook goes to the outbox)")
+    p.add_argument("file")
+    p.add_argument("--collection", action="append", metavar="ID|NAME",
+                   help="a Community Zone e-collection to look in, by ID or public name (repeat for several)")
     p = verb("validate", cmd_validate, "check a workbook without calling Alma and print every problem")
     p.add_argument("file")
     p = verb("template", cmd_template, "write the blank staff template into templates/")
@@ -238,7 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        if args.verb in ("run", "validate", "watch", "demo"):  # an incompatible library is caught before any file
+        if args.verb in ("run", "validate", "watch", "demo", "suggest"):  # an incompatible library is caught before any file
             check_libraries()
         return args.handler(args)
     except ConfigError as exc:

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
@@ -58,7 +59,8 @@ class Settings:
     active_pol_policy: str = "skip"
     mms_id_suffix: str | None = None
     institution_code: str | None = None
-    sru_base_url: str | None = None
+    sru_base_url: str | None = None  # the whole SRU address up to the institution code (see sru_derived)
+    sru_derived: bool = False  # True when SRU_BASE_URL was not set and was worked out from the Alma address
     create_collections: bool = False
     other_system_id_pattern: str | None = None
     http_timeout: float = 30.0
@@ -252,6 +254,13 @@ def _parse(values: Mapping[str, str | None], source: str, base_dir: Path) -> Set
         if not sru.startswith(("http://", "https://")):
             raise ConfigError(f"SRU_BASE_URL in {source} must start with https:// (for example https://na01.alma.exlibrisgroup.com/view/sru/01CARLI_UIU); it is '{sru}'.")
         s.sru_base_url = sru.rstrip("/")
+    if s.sru_base_url is None and s.institution_code and s.base_url:
+        # Ex Libris writes the SRU address as https://<Alma host>/view/sru/<INSTITUTION_CODE>. The host is the
+        # institution's Alma domain, which for a real Alma is usually not the API gateway: set SRU_BASE_URL
+        # (docs/alma-behaviour.md). For the sandbox and an Alma-compatible server it is the same host.
+        parts = urlsplit(s.base_url)
+        s.sru_base_url = f"{parts.scheme}://{parts.netloc}/view/sru/{s.institution_code}"
+        s.sru_derived = True
     create = get("CREATE_COLLECTIONS")
     if create is not None:
         if create.lower() not in ("yes", "no"):

@@ -2,8 +2,10 @@
 
 It starts the sandbox on a free loopback port, seeds it with a small I-Share-like library
 (P2E standalone portfolios and their Community-Zone-linked duplicates, a few with PO lines,
-other inventory or a Network Zone link), puts the matching annotated P2E workbook in a demo
-inbox, processes it exactly as ``run`` would, writes the results workbook to the outbox and
+other inventory or a Network Zone link). First, a suggestion run: the raw P2E report (BIB_ID,
+title, identifiers, 856 URL; no Action) comes back as ``<file> - SUGGESTED <date>.xlsx`` with
+the actions filled in, reading Alma only. Then it puts the matching annotated P2E workbook in a
+demo inbox, processes it exactly as ``run`` would, writes the results workbook to the outbox and
 prints a plain-English summary, then checks the sandbox's state against the results.
 """
 from __future__ import annotations
@@ -13,9 +15,12 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
+import xlsxwriter
+
 from .config import Settings, load_settings
 from .model import Outcome
 from .pipeline import process_file
+from .xlsx import text_format, write_text
 
 
 def run_demo(project: Path, *, settings: Settings | None = None, rows: int = 12, random_seed: int = 7,
@@ -32,9 +37,21 @@ def run_demo(project: Path, *, settings: Settings | None = None, rows: int = 12,
                            outbox_dir=base.outbox_dir, mail_to=[], smtp_host=None,
                            source="the demo's own settings")
         settings.inbox_dir.mkdir(parents=True, exist_ok=True)
+        raw = write_raw_report(library.rows, settings.inbox_dir / f"UIU P2E report demo {datetime.now():%Y-%m-%d %H%M%S}.xlsx")
+        print(f"Started the Alma sandbox at {sandbox.url} with {len(library.rows)} P2E titles.", file=stream)
+        print(f"1. A suggestion run on the raw P2E report {raw.name} (reads only):", file=stream)
+        suggested = process_file(raw, replace(settings, mms_id_suffix=library.suffix,
+                                              institution_code=sandbox.institution_code, sru_base_url=sandbox.sru_url),
+                                 stream=stream)
+        print(suggested.summary(), file=stream)
+        writes = [r for r in sandbox.requests if r["method"] != "GET"]
+        print(f"Checked the sandbox: the suggestion run sent {len(writes)} writes.", file=stream)
+        if writes:
+            return 1
+        print("", file=stream)
+        print("2. The annotated workbook, processed:", file=stream)
         workbook = settings.inbox_dir / f"UIU P2E clean-up demo {datetime.now():%Y-%m-%d %H%M%S}.xlsx"
         write_workbook(library, workbook)
-        print(f"Started the Alma sandbox at {sandbox.url} with {len(library.rows)} P2E titles.", file=stream)
         print(f"Sample workbook: {workbook}", file=stream)
         outcome = process_file(workbook, settings, stream=stream)
         print("", file=stream)
@@ -46,3 +63,25 @@ def run_demo(project: Path, *, settings: Settings | None = None, rows: int = 12,
     print(f"Checked the sandbox afterwards: {len(gone) - len(still_there)} of the {len(gone)} portfolios reported "
           "Done are gone from it" + (f"; still there: {', '.join(still_there)}" if still_there else "."), file=stream)
     return 1 if still_there else outcome.exit_code
+
+
+def write_raw_report(rows: list[dict], path: Path) -> Path:
+    """The raw P2E report CARLI left in the library's Box folder, for a generated library: a title row, then
+    BIB_ID, Title, ISBN/ISSN, OCLC Number and 856 URL; no Action column (a suggestion request)."""
+    workbook = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False,
+                                               "strings_to_urls": False})
+    try:
+        ws = workbook.add_worksheet("P2E")
+        text = text_format(workbook)
+        ws.set_column(0, 4, 18, text)
+        write_text(ws, 0, 0, "UIU P2E report - e-resources")
+        for col, heading in enumerate(["BIB_ID", "Title", "ISBN/ISSN", "OCLC Number", "856 URL"]):
+            write_text(ws, 1, col, heading)
+        for i, row in enumerate(rows, start=2):
+            bib = row["voyager_bib_id"]
+            for col, value in enumerate([bib, row["title"], row.get("isbn"), f"ocn{800_000_000 + int(bib)}", row["url"]]):
+                if value:
+                    write_text(ws, i, col, value, text)
+    finally:
+        workbook.close()
+    return path

@@ -91,10 +91,11 @@ class BibHandling(str, enum.Enum):
 
 
 class Mode(str, enum.Enum):
-    """Apply changes in Alma, or only say what would happen."""
+    """Apply changes in Alma, or only say what would happen; or suggest the actions (read-only, p2e/suggest)."""
 
     APPLY = "apply"
     PREVIEW = "preview"
+    SUGGEST = "suggest"
 
     @classmethod
     def parse(cls, text: object) -> "Mode | None":
@@ -245,6 +246,7 @@ class Sheet:
     rows: list[Row] = field(default_factory=list)
     mode: Mode | None = None
     email_to: list[str] = field(default_factory=list)
+    collections: list[str] = field(default_factory=list)  # the Settings sheet's Collections (IDs or names), for suggest
     # Cell-level problems found while reading (a rounded ID, a date in an ID column, ...).
     problems: list[Problem] = field(default_factory=list)
 

@@ -27,13 +27,14 @@ from .errors import LockLost
 from .files import write_atomic
 from .intake import FileRejected, read_workbook
 from .journal import FINISHED, PAUSED, Journal
-from .model import FileStatus, Mode, Outcome, Problem, RowResult
+from .model import FileStatus, Mode, Outcome, Problem, RowResult, Sheet
 from .names import results_name, safe_file_name, unique_path
 from .notify.waiting import forget_told
 from .plan import plan
 from .progress import Progress
 from .report import RunInfo, write_rejection, write_results
 from .run import DAILY, KEY, OUTAGE, RunContext, run_tasks
+from .suggest.file import suggest_workbook, wants_suggestions
 from .validate import validate
 
 # After an outage or a refused API key, the file is tried again this long after (by the watcher).
@@ -64,6 +65,7 @@ class FileOutcome:
     reason: str = ""  # "waiting": the plain message ("Alma refused the API key: ...")
     reason_kind: str = ""  # "waiting": "key" or "outage"
     by_hand: bool = False  # run from the command line (not by the watcher): say what to do next
+    suggested: str = ""  # a suggestion run (mode SUGGEST): its summary (p2e/suggest)
 
     def __post_init__(self) -> None:
         self.status = FileStatus(self.status)  # the plain word ("processed") is accepted too
@@ -81,7 +83,9 @@ class FileOutcome:
     def summary(self) -> str:
         """A few plain-English lines: what happened and where the results are."""
         name = self.source.name
-        if self.status is FileStatus.WAITING and not self.results:
+        if self.mode is Mode.SUGGEST and self.status is FileStatus.PROCESSED:
+            lines = [self.suggested]
+        elif self.status is FileStatus.WAITING and not self.results:
             lines = [f"{name} is waiting: {self.reason}", self._next_step()]
         elif self.status is FileStatus.REJECTED:
             lines = [f"{name} was not processed: {len(self.problems)} problem(s) to fix. Nothing was changed in Alma."]
@@ -162,13 +166,40 @@ def reject(path: Path, settings: Settings, problems: list[Problem], email_to: li
                        email_to=list(dict.fromkeys((email_to or []) + settings.mail_to)))
 
 
-def check_file(path: Path, settings: Settings):
-    """Intake and validation only: (sheet, problems). No network."""
+def check_file(path: Path, settings: Settings, preview: bool | None = None):
+    """Intake and validation only: (sheet, problems). No network.
+
+    A suggestion request (:func:`p2e.suggest.file.wants_suggestions`) is not validated: it writes nothing,
+    and what staff fill in is validated when the file comes back to be previewed or applied."""
     try:
         sheet = read_workbook(path, max_file_mb=settings.max_file_mb)
     except FileRejected as exc:
         return None, list(exc.problems)
+    if wants_suggestions(sheet, preview):  # a suggestion request (p2e/suggest): reads only
+        return sheet, list(sheet.problems)
     return sheet, validate(sheet, settings)
+
+
+def suggest_file(path: Path, settings: Settings, *, collections: list[str] | None = None,
+                 client: AlmaClient | None = None) -> FileOutcome:
+    """A suggestion request: the annotated workbook ``<file> - SUGGESTED <date>.xlsx`` in the outbox (reads only)."""
+    path = Path(path)
+    try:
+        sheet = read_workbook(path, max_file_mb=settings.max_file_mb)
+    except FileRejected as exc:
+        return reject(path, settings, list(exc.problems))
+    if sheet.problems:
+        return reject(path, settings, list(sheet.problems), sheet.email_to)
+    return _suggested(path, sheet, settings, collections, client)
+
+
+def _suggested(path: Path, sheet: Sheet, settings: Settings, collections: list[str] | None,
+               client: AlmaClient | None) -> FileOutcome:
+    settings.require_alma()
+    done = suggest_workbook(path, sheet, settings, collections=collections, client=client)
+    return FileOutcome(path, FileStatus.PROCESSED, mode=Mode.SUGGEST, results_path=done.path, audit_path=done.audit_path,
+                       email_to=list(dict.fromkeys(sheet.email_to + settings.mail_to)),
+                       suggested=done.summary(path.name), by_hand=not _in_processing(path, settings))
 
 
 def process_file(path: Path, settings: Settings, *, preview: bool | None = None, stop: threading.Event | None = None,
@@ -182,9 +213,11 @@ def process_file(path: Path, settings: Settings, *, preview: bool | None = None,
     workbook, the journal's run status untouched - another watcher owns the file now.
     """
     path = Path(path)
-    sheet, problems = check_file(path, settings)
+    sheet, problems = check_file(path, settings, preview)
     if sheet is None or problems:
         return reject(path, settings, problems, sheet.email_to if sheet else None)
+    if wants_suggestions(sheet, preview):
+        return _suggested(path, sheet, settings, None, client)  # a suggestion request (p2e/suggest): reads only
     mode = choose_mode(path, sheet.mode, preview)
     settings.require_alma()
     started = datetime.now()

@@ -7,7 +7,8 @@ Three sheets:
 * **Actions**: one row per P2E portfolio. Header row frozen, a note on every heading and an
   input message on every column, dropdowns for Action and Bib handling, every ID column
   formatted as Text so Excel cannot round an MMS ID.
-* **Settings**: Mode (Preview / Apply, a dropdown) and "Email results to".
+* **Settings**: Mode (Preview / Apply / Suggest, a dropdown), "Email results to" and Collections
+  (the Community Zone collections a suggestion run looks in).
 
 Every text is written with ``write_string`` (:func:`p2e.xlsx.write_text`), never as a formula.
 """
@@ -29,7 +30,7 @@ LAST_ROW = 1_048_575  # Excel's last row, 0-based: dropdowns and formats cover t
 
 ACTION_CHOICES = ["delete", "relink", "keep"]
 BIB_HANDLING_CHOICES = ["delete", "suppress", "keep"]
-MODE_CHOICES = ["Preview", "Apply"]
+MODE_CHOICES = ["Preview", "Apply", "Suggest"]
 
 # (header, field or None, width, note on the heading, input message title, input message)
 # Input messages are limited by Excel to 32 characters of title and 255 of text.
@@ -95,7 +96,11 @@ INSTRUCTIONS: list[tuple[str, str]] = [
     ("text", "1. Go to the Actions sheet. Put one P2E portfolio on each row: at least its MMS ID (or the Voyager "
              "bib ID), and the portfolio ID if you have it. You can also add your own columns; they come back "
              "unchanged."),
-    ("text", "2. In the Action column choose delete, relink or keep for each row (see below)."),
+    ("text", "2. In the Action column choose delete, relink or keep for each row (see below). Or let the processor "
+             "suggest them: leave every Action empty (or set Mode to Suggest), name the Community Zone collections you "
+             "are cleaning up under Collections on the Settings sheet, and put the file in the folder. It comes back "
+             "as '<your file> - SUGGESTED <date>.xlsx' with the Action filled in where a match is sure, and a Match "
+             "and a Why on every row. Nothing is changed in Alma."),
     ("text", "3. On the Settings sheet, leave Mode on Preview the first time, and write your email address under "
              "'Email results to'."),
     ("text", "4. Save the workbook (as .xlsx) into the shared folder. The processor picks it up, checks every row "
@@ -224,11 +229,12 @@ def _settings(workbook, fmt) -> None:
     write_text(ws, 1, 0, "Mode")
     write_text(ws, 1, 1, "Preview", fmt["value"])
     write_text(ws, 1, 2, "Preview: nothing changes in Alma; the results say what would happen. "
-                         "Apply: the processor makes the changes. Start with Preview.", fmt["wrap"])
+                         "Apply: the processor makes the changes. Start with Preview. Suggest: the processor fills in "
+                         "the Action for you to check, and changes nothing in Alma.", fmt["wrap"])
     ws.data_validation(1, 1, 1, 1, {
-        "validate": "list", "source": MODE_CHOICES, "input_title": "Preview or Apply",
-        "input_message": "Preview changes nothing in Alma. Apply makes the changes.",
-        "error_title": "Mode", "error_message": "Choose Preview or Apply from the list.",
+        "validate": "list", "source": MODE_CHOICES, "input_title": "Preview, Apply or Suggest",
+        "input_message": "Preview changes nothing in Alma. Apply makes the changes. Suggest fills in the actions.",
+        "error_title": "Mode", "error_message": "Choose Preview, Apply or Suggest from the list.",
     })
     write_text(ws, 2, 0, "Email results to")
     write_text(ws, 2, 1, "", fmt["value"])
@@ -238,6 +244,11 @@ def _settings(workbook, fmt) -> None:
         "validate": "any", "input_title": "Email addresses",
         "input_message": "One or more addresses separated by commas, e.g. name@library.edu",
     })
+    write_text(ws, 3, 0, "Collections")
+    write_text(ws, 3, 1, "", fmt["value"])
+    write_text(ws, 3, 2, "For Suggest: the Community Zone e-collections you are cleaning up, by collection ID or by "
+                         "public name exactly as Alma shows it, separated by ; (for example Alexander Street Press "
+                         "American History in Video).", fmt["wrap"])
 
 
 __all__ = ["ACTIONS_SHEET", "COLUMNS", "SETTINGS_SHEET", "TEMPLATE_NAME", "write_template"]

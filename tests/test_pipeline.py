@@ -82,8 +82,8 @@ def test_a_workbook_without_an_action_column_is_rejected_and_nothing_is_sent(sta
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "P2E"
-    ws.append(["BIB_ID", "Title", "MMS ID", "Portfolio ID"])
-    ws.append(["5539966", "A title", "99553996612205899", "53100000112205899"])
+    ws.append(["Title", "Author", "Note"])  # no Action and no record column (with one, it asks for suggestions)
+    ws.append(["A title", "Smith, Anne", "99553996612205899"])
     wb.save(path)
 
     outcome = process_file(path, settings, stream=None)

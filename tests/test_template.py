@@ -79,7 +79,8 @@ def test_settings_sheet_mode_dropdown(template):
     assert ws["A2"].value == "Mode" and ws["B2"].value == "Preview"
     assert ws["A3"].value == "Email results to"
     mode = validations(ws)["B2"]
-    assert mode.type == "list" and mode.formula1 == '"Preview,Apply"'
+    assert mode.type == "list" and mode.formula1 == '"Preview,Apply,Suggest"'
+    assert ws["A4"].value == "Collections"
 
 
 def test_instructions_explain_actions_preview_and_results(template):

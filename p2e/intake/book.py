@@ -49,14 +49,18 @@ S = TypeVar("S", bound=SheetInfo)
 def read_book(path: Path, worksheets: Sequence[S], open_reader: Callable[[S], SheetRows]) -> Sheet:
     """The :class:`Sheet` of the one action sheet among ``worksheets``, with its Settings sheet read."""
 
-    def header_of(ws: S, limit: int | None = None) -> RawRow | None:
+    def header_of(ws: S, limit: int | None = None, records_only: bool = False) -> RawRow | None:
         rows = open_reader(ws).rows()
         try:
-            return find_header(rows, limit)
+            return find_header(rows, limit, records_only)
         finally:
             rows.close()
 
     candidates = [ws for ws in worksheets if header_of(ws) is not None]
+    records_only = False
+    if not candidates:  # no Action heading anywhere: a raw P2E report is a suggestion request (p2e/suggest)
+        candidates = [ws for ws in worksheets if header_of(ws, records_only=True) is not None]
+        records_only = bool(candidates)
     if not candidates:
         for ws in worksheets:  # a header too far down: say where it is
             header = header_of(ws, limits.HEADER_REPORT_ROWS)
@@ -70,7 +74,7 @@ def read_book(path: Path, worksheets: Sequence[S], open_reader: Callable[[S], Sh
     ws = candidates[0]
     reader = open_reader(ws)
     sheet = rows_module.build_sheet(path, ws.title, reader.rows(), merged=lambda: reader.merged_ranges,
-                                    sheet_state=ws.state, column_hidden=reader.column_hidden)
+                                    sheet_state=ws.state, column_hidden=reader.column_hidden, records_only=records_only)
     settings_ws = next((w for w in worksheets if w.title.strip().lower() == "settings" and w is not ws), None)
     if settings_ws is not None:
         read_settings_sheet(open_reader(settings_ws), settings_ws.title, settings_ws.state, sheet)

@@ -60,11 +60,15 @@ def read_csv(path: Path) -> Sheet:
             raise reject("damaged", name=path.name, problem_kw={"row": number + 1}) from None
 
     header = find_header(rows())
-    if header is None:
+    records_only = False
+    if header is None:  # no Action heading: a raw P2E report is a suggestion request (p2e/suggest)
+        reader = csv.reader(io.StringIO(text, newline=""), dialect)
+        records_only = find_header(rows(), records_only=True) is not None
+    if header is None and not records_only:
         reader = csv.reader(io.StringIO(text, newline=""), dialect)
         further = find_header(rows(), limits.HEADER_REPORT_ROWS)
         if further is not None:
             raise header_too_far(sheet_name, further.number)
         raise reject("no_action_sheet", name=path.name, sheets=f"'{shorten(sheet_name)}'")
     reader = csv.reader(io.StringIO(text, newline=""), dialect)
-    return rows_module.build_sheet(path, sheet_name, rows(), merged=lambda: [])
+    return rows_module.build_sheet(path, sheet_name, rows(), merged=lambda: [], records_only=records_only)

@@ -30,6 +30,18 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "bib_handling": ("bibhandling", "handlingofbib", "bibrecordhandling", "bibhandlingdeletesuppresskeep"),
 }
 _FIELD_OF = {name: field_name for field_name, names in SYNONYMS.items() for name in names}
+# The identifier columns of a raw P2E report, read only by the suggestion step (p2e/suggest): never required,
+# and never a reason to refuse a file. "ISBN/ISSN" (CARLI's report) holds either.
+IDENTIFIER_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "isbn": ("isbn", "isbns", "isbnissn", "isbn13", "isbn10", "eisbn", "020", "020a"),
+    "issn": ("issn", "issns", "eissn", "issnisbn", "022", "022a"),
+    "oclc": ("oclc", "oclcnumber", "oclcno", "oclcnum", "ocolc", "oclcid", "035oclc"),
+    "title": ("title", "titles", "245", "245a", "titlestatement"),
+    "url": ("856url", "url", "856u", "856", "link", "856link", "p2eurl", "856field"),
+}
+_IDENTIFIER_OF = {name: field_name for field_name, names in IDENTIFIER_SYNONYMS.items() for name in names}
+# A sheet with no Action heading is still a suggestion request when it names the record (p2e/suggest).
+RECORD_FIELDS = ("voyager_bib_id", "mms_id")
 _PARENTHESES = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _NOT_ALNUM = re.compile(r"[\W_]+", re.UNICODE)
 
@@ -67,14 +79,43 @@ def header_fields(values: list[Any]) -> dict[str, list[int]]:
     return found
 
 
-def find_header(rows: Iterator[RawRow], limit: int | None = None) -> RawRow | None:
-    """The first row within the first ``limit`` rows (HEADER_SEARCH_ROWS) that has an Action heading."""
+def identifier_columns(headers: list[str]) -> dict[str, int]:
+    """The 0-based column of each identifier a raw P2E report may carry (ISBN, ISSN, OCLC, Title, URL); first wins.
+
+    >>> identifier_columns(["BIB_ID", "Title", "ISBN/ISSN", "OCLC Number", "856 URL"])
+    {'title': 1, 'isbn': 2, 'oclc': 3, 'url': 4}
+    """
+    found: dict[str, int] = {}
+    for index, text in enumerate(headers):
+        name = normalise_header(text)
+        kind = _IDENTIFIER_OF.get(name) or _IDENTIFIER_OF.get(normalise_header(_PARENTHESES.sub("", str(text or ""))))
+        if kind and kind not in found:
+            found[kind] = index
+    return found
+
+
+def is_header(values: list[Any], records_only: bool = False) -> bool:
+    """A header row: it has an Action heading; or, with ``records_only`` (a raw P2E report, a suggestion
+    request), a Voyager BIB_ID or MMS ID heading.
+
+    >>> is_header(["BIB_ID", "Title"]), is_header(["BIB_ID", "Title"], records_only=True)
+    (False, True)
+    """
+    found = header_fields(values)
+    if "action" in found:
+        return True
+    return records_only and any(name in found for name in RECORD_FIELDS)
+
+
+def find_header(rows: Iterator[RawRow], limit: int | None = None, records_only: bool = False) -> RawRow | None:
+    """The first row within the first ``limit`` rows (HEADER_SEARCH_ROWS) that has an Action heading
+    (or, with ``records_only``, a record heading: see :func:`is_header`)."""
     if limit is None:
         limit = limits.HEADER_SEARCH_ROWS
     for raw in rows:
         if raw.number > limit:
             return None
-        if "action" in header_fields(raw.values):
+        if is_header(raw.values, records_only):
             return raw
     return None
 

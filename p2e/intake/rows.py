@@ -19,7 +19,7 @@ from openpyxl.utils.cell import range_boundaries
 from ..ids import clean_id, display, label
 from ..model import ID_FIELDS, Action, BibHandling, Problem, Row, Sheet, column_letter, shorten
 from . import limits
-from .headers import header_fields
+from .headers import header_fields, is_header
 from .messages import list_some, reject
 from .raw import RawRow, blank
 
@@ -28,7 +28,8 @@ Merged = tuple[str, int, int, int, int]
 
 
 def build_sheet(path: Path, sheet_name: str, rows: Iterator[RawRow], merged: Callable[[], list[Merged]],
-                sheet_state: str = "visible", column_hidden: Callable[[int], bool] = lambda index: False) -> Sheet:
+                sheet_state: str = "visible", column_hidden: Callable[[int], bool] = lambda index: False,
+                records_only: bool = False) -> Sheet:
     """The :class:`Sheet` of an action sheet's rows: the header row found, blank rows dropped, every row
     checked against the limits as it comes, merged cells, uncalculated formulas and hidden things refused."""
     header: RawRow | None = None
@@ -37,7 +38,7 @@ def build_sheet(path: Path, sheet_name: str, rows: Iterator[RawRow], merged: Cal
     width, widest = 0, RawRow(0, [])
     for raw in rows:
         if header is None:
-            if raw.number <= limits.HEADER_SEARCH_ROWS and "action" in header_fields(raw.values):
+            if raw.number <= limits.HEADER_SEARCH_ROWS and is_header(raw.values, records_only):
                 header = raw
                 width, widest = len(raw.values), raw
             continue
@@ -110,7 +111,7 @@ def refuse_hidden_actions(sheet: Sheet, sheet_state: str, column_hidden: Callabl
     very hidden sheet, a hidden Action column, a hidden row. Hidden rows marked keep (or with an
     empty Action cell) are fine: staff filter the P2E report, and a filter hides rows."""
     writing = [row for row in sheet.rows if row.action is not Action.KEEP]  # delete, relink, or a word not understood
-    if not writing:
+    if not writing or "action" not in sheet.columns:  # no Action column: a suggestion request, which writes nothing
         return
 
     def counted(rows: list[Row]) -> dict[str, Any]:

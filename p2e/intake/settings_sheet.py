@@ -1,4 +1,10 @@
-"""The template's Settings sheet: Mode (Preview or Apply) and "Email results to".
+"""The template's Settings sheet: Mode (Preview, Apply or Suggest), "Email results to" and Collections.
+
+Collections (for Mode Suggest) names the Community Zone e-collections being cleaned up, by ID or
+by public name, several separated by ";" or on separate lines:
+
+>>> collection_names("61100012205899; Alexander Street Press American History in Video")
+['61100012205899', 'Alexander Street Press American History in Video']
 
 Each value sits in the cell to the right of its label. A Mode that says Apply where nobody can
 see it (a hidden sheet, row or column) is a problem, not a setting.
@@ -26,6 +32,20 @@ class SettingsRows(Protocol):
     def close(self) -> None: ...
 
 
+COLLECTION_LABELS = ("collections", "collection", "ecollections", "ecollection", "czcollections", "czcollection")
+
+
+def collection_names(text: str) -> list[str]:
+    """The collections a Collections cell names: split on ";", "|" and line breaks (a name may hold a comma);
+    a cell of IDs only may also use commas or spaces."""
+    parts = [p.strip() for p in re.split(r"[;|\n\r]+", text or "") if p.strip()]
+    out: list[str] = []
+    for part in parts:
+        pieces = [p for p in re.split(r"[,\s]+", part) if p]
+        out.extend(pieces if all(p.isdigit() for p in pieces) else [" ".join(part.split())])
+    return out
+
+
 _EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
 
 
@@ -40,7 +60,7 @@ def read_settings_sheet(parser: SettingsRows, title: str, state: str, sheet: She
         cells = raw.values
         for i, value in enumerate(cells):
             key = normalise_header(value) if isinstance(value, str) else ""
-            if key not in ("mode", "emailresultsto", "emailto", "email"):
+            if key not in ("mode", "emailresultsto", "emailto", "email") + COLLECTION_LABELS:
                 continue
             j = i + 1  # the value sits in the cell to the right of its label
             answer = cells[j] if j < len(cells) else None
@@ -50,7 +70,7 @@ def read_settings_sheet(parser: SettingsRows, title: str, state: str, sheet: She
                     continue
                 mode = Mode.parse(answer)
                 if mode is None:
-                    sheet.problems.append(Problem(f"Mode '{shorten(display(answer))}' is not Preview or Apply: choose Preview (nothing changes in Alma) or Apply from the list.", **where))
+                    sheet.problems.append(Problem(f"Mode '{shorten(display(answer))}' is not Preview, Apply or Suggest: choose Preview (nothing changes in Alma), Apply, or Suggest (fill in the actions for you to check) from the list.", **where))
                 elif mode is Mode.APPLY and (hidden_sheet or raw.hidden or parser.column_hidden(j)):
                     place = f"the sheet '{shorten(title)}' is hidden" if hidden_sheet else "its cell is hidden"
                     sheet.problems.append(Problem(
@@ -59,6 +79,10 @@ def read_settings_sheet(parser: SettingsRows, title: str, state: str, sheet: She
                         "the Mode, and put the file back.", **where))
                 else:
                     sheet.mode = mode
+            elif key in COLLECTION_LABELS:
+                for name in collection_names(text_of(answer)):
+                    if name not in sheet.collections:
+                        sheet.collections.append(name)
             else:
                 for address in re.split(r"[,;\s]+", text_of(answer)):
                     address = address.strip().strip("<>")

@@ -70,6 +70,8 @@ def subject_for(outcome: MailedOutcome) -> str:
     if outcome.status == "rejected":
         n = len(outcome.problems)
         return clean_text(f"P2E clean-up: {name} was not processed - {n} problem{'s' if n != 1 else ''} to fix")
+    if outcome.mode.value == "suggest":  # a suggestion run (p2e/suggest): nothing was done, suggestions to review
+        return clean_text(f"P2E clean-up: suggestions for {name} are ready to review")
     parts = [f"{n} {o.value.lower()}" for o, n in sorted(outcome.counts.items(), key=lambda kv: list(Outcome).index(kv[0]))]
     what = {"paused": "paused for today", "stopped": "stopped part-way"}.get(
         outcome.status, "previewed" if outcome.mode.value == "preview" else "processed")

@@ -38,7 +38,7 @@ def test_a_workbook_using_the_1904_date_system(tmp_path):
 def test_chart_sheets_are_not_worksheets(tmp_path):
     wb = openpyxl.Workbook()
     wb.active.title = "Data"
-    wb.active.append(["MMS ID", "Note"])
+    wb.active.append(["Title", "Note"])  # no Action and no record column: not a staff sheet
     wb.create_chartsheet("Chart")
     path = tmp_path / "chart.xlsx"
     wb.save(path)

@@ -140,7 +140,7 @@ def test_settings_sheet_problems(tmp_path):
     assert sheet.mode is None
     assert sheet.email_to == ["me@lib.edu"]
     assert sheet.problems == [
-        Problem("Mode 'Go' is not Preview or Apply: choose Preview (nothing changes in Alma) or Apply from the list.",
+        Problem("Mode 'Go' is not Preview, Apply or Suggest: choose Preview (nothing changes in Alma), Apply, or Suggest (fill in the actions for you to check) from the list.",
                 sheet="Settings", row=2, column="B", column_name="Mode"),
         Problem("'not-an-address' is not an email address: write addresses like name@library.edu, separated by "
                 "commas.", sheet="Settings", row=3, column="B", column_name="Email results to"),
