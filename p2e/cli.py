@@ -115,7 +115,7 @@ def cmd_run(args) -> int:
 def cmd_suggest(args) -> int:
     from .pipeline import suggest_file
 
-    settings = settings_from(args.config)
+    settings = settings_from(args.config, args.institution)
     path = Path(args.file)
     if not path.is_file():
         print(f"There is no file at {path}.", file=sys.stderr)

@@ -122,6 +122,8 @@ def test_institution_on_the_command_line(tmp_path, capsys, monkeypatch):
     assert "say which institution with --institution CODE" in capsys.readouterr().err
     assert main(["restore", "--config", str(shared), "--institution", "XYZ", str(staff)]) == 2
     assert "There is no institution XYZ" in capsys.readouterr().err
+    assert main(["suggest", "--config", str(shared), "--institution", "XYZ", str(staff)]) == 2
+    assert "There is no institution XYZ" in capsys.readouterr().err
     assert settings_from(str(shared), "isu").alma_api_key == "l8xx-isu"
     main(["validate", "--config", str(shared), "--institution", "UIU", str(staff)])
     assert "say which institution" not in capsys.readouterr().err
