@@ -33,6 +33,7 @@ from requests.adapters import HTTPAdapter
 if TYPE_CHECKING:  # the settings are only read here, never imported at run time: this package knows HTTP only
     from ..config import Settings
 
+from .collections import ElectronicCalls
 from .errors import (
     AlmaAuthError,
     AlmaError,
@@ -48,8 +49,8 @@ API = "/almaws/v1"
 MAX_MMS_IDS_PER_CALL = 100  # GET /bibs?mms_id= takes at most 100 IDs
 
 
-class AlmaClient:
-    """Alma's REST API over one pooled HTTP session."""
+class AlmaClient(ElectronicCalls):
+    """Alma's REST API over one pooled HTTP session (e-collection calls: :mod:`p2e.alma.collections`)."""
 
     def __init__(
         self,

@@ -61,7 +61,15 @@ ROUTES: list[tuple[str, str, str]] = [
     ("GET", "/almaws/v1/acq/po-lines/{po_line_id}", "_get_pol"),
     ("PUT", "/almaws/v1/acq/po-lines/{po_line_id}", "_put_pol"),
     ("GET", "/almaws/v1/electronic/e-collections", "_list_collections"),
+    ("POST", "/almaws/v1/electronic/e-collections", "_create_collection"),
     ("GET", "/almaws/v1/electronic/e-collections/{collection_id}", "_get_collection"),
+    ("GET", "/almaws/v1/electronic/e-collections/{collection_id}/e-services", "_list_services"),
+    ("POST", "/almaws/v1/electronic/e-collections/{collection_id}/e-services", "_create_service"),
+    ("GET", "/almaws/v1/electronic/e-collections/{collection_id}/e-services/{service_id}", "_get_service"),
+    ("GET", "/almaws/v1/electronic/e-collections/{collection_id}/e-services/{service_id}/portfolios", "_list_service_portfolios"),
+    ("POST", "/almaws/v1/electronic/e-collections/{collection_id}/e-services/{service_id}/portfolios/", "_create_service_portfolio"),
+    ("GET", "/almaws/v1/electronic/e-collections/{collection_id}/e-services/{service_id}/portfolios/{portfolio_id}",
+     "_get_service_portfolio"),
 ]
 
 
@@ -92,6 +100,8 @@ class Options:
     outage_seconds: float = 0  # an outage this long (float("inf"): until switched off); 0 = none
     outage_after_calls: int = 0  # ... that starts after this many more API calls were answered normally
     outage_mode: str = "503"  # "503": answer 503 Service Unavailable; "refuse": close the connection unanswered
+    fault_methods: str = ""  # error_rate, drop_rate and slow_rate apply to these methods only ("POST,PUT"); "" = all
+    cz_collection_post: str = "refused"  # a portfolio POSTed into a Community Zone collection: "refused" (60162) or "accepted"
 
     def check(self) -> None:
         if self.pol_relink not in ("accepted", "ignored"):
@@ -100,6 +110,8 @@ class Options:
             raise ValueError("nz_bib_delete must be 'unlink_and_delete' or 'retain'")
         if self.pol_relink_from_cz not in ("refused", "accepted"):
             raise ValueError("pol_relink_from_cz must be 'refused' or 'accepted'")
+        if self.cz_collection_post not in ("refused", "accepted"):
+            raise ValueError("cz_collection_post must be 'refused' or 'accepted'")
         if self.outage_mode not in ("503", "refuse"):
             raise ValueError("outage_mode must be '503' or 'refuse'")
         for name in ("error_rate", "drop_rate", "slow_rate"):
@@ -119,7 +131,8 @@ class _Reply:
 
 # ---------------------------------------------------------------------- JSON <-> XML
 _WRAPPERS = {"network_number": "network_numbers"}
-_LIST_ROOTS = {"bib": "bibs", "portfolio": "portfolios", "po_line": "po_lines", "holding": "holdings"}
+_LIST_ROOTS = {"bib": "bibs", "portfolio": "portfolios", "po_line": "po_lines", "holding": "holdings",
+               "electronic_collection": "electronic_collections", "electronic_service": "electronic_services"}
 
 
 def _xml_value(v: Any) -> str:
@@ -273,7 +286,7 @@ class Sandbox:
         self._tracking = 0
         self.connections_opened = 0  # TCP connections accepted (keep-alive check)
         self.store = Store(seed, pol_relink=options.pol_relink, nz_bib_delete=options.nz_bib_delete,
-                           pol_relink_from_cz=options.pol_relink_from_cz)
+                           pol_relink_from_cz=options.pol_relink_from_cz, cz_collection_post=options.cz_collection_post)
         self._httpd = _Server(("127.0.0.1", port), _Handler)
         self._httpd.sandbox = self  # type: ignore[attr-defined]
         self.port = self._httpd.server_address[1]
@@ -289,11 +302,13 @@ class Sandbox:
               daily_limit: int | None = None, latency_ms: float = 0, jitter_ms: float = 0,
               error_rate: float = 0.0, drop_rate: float = 0.0, slow_rate: float = 0.0, slow_ms: float = 0,
               random_seed: int = 0, pol_relink: str = "accepted",
-              nz_bib_delete: str = "unlink_and_delete", pol_relink_from_cz: str = "refused") -> "Sandbox":
+              nz_bib_delete: str = "unlink_and_delete", pol_relink_from_cz: str = "refused",
+              **more: Any) -> "Sandbox":
+        """Start on ``port`` (0: any free one). ``more``: any other :class:`Options` field."""
         options = Options(rate_limit=rate_limit, daily_limit=daily_limit, latency_ms=latency_ms,
                           jitter_ms=jitter_ms, error_rate=error_rate, drop_rate=drop_rate, slow_rate=slow_rate,
                           slow_ms=slow_ms, random_seed=random_seed, pol_relink=pol_relink,
-                          nz_bib_delete=nz_bib_delete, pol_relink_from_cz=pol_relink_from_cz)
+                          nz_bib_delete=nz_bib_delete, pol_relink_from_cz=pol_relink_from_cz, **more)
         sb = cls(seed, port, options)
         sb._thread.start()
         return sb
@@ -315,6 +330,7 @@ class Sandbox:
         self.store.pol_relink = new.pol_relink
         self.store.nz_bib_delete = new.nz_bib_delete
         self.store.pol_relink_from_cz = new.pol_relink_from_cz
+        self.store.cz_collection_post = new.cz_collection_post
 
     def state(self) -> dict:
         return self.store.state()
@@ -516,9 +532,10 @@ class Sandbox:
             self._daily_used += 1
         rng = self._fate(method, path)
         delay = opts.latency_ms + (rng.uniform(-opts.jitter_ms, opts.jitter_ms) if opts.jitter_ms else 0)
-        error = rng.random() < opts.error_rate
-        drop = rng.random() < opts.drop_rate
-        slow = rng.random() < opts.slow_rate
+        faulty = not opts.fault_methods or method in opts.fault_methods.upper().split(",")
+        error = rng.random() < opts.error_rate and faulty
+        drop = rng.random() < opts.drop_rate and faulty
+        slow = rng.random() < opts.slow_rate and faulty
         if delay > 0:
             time.sleep(delay / 1000)
         if slow and opts.slow_ms:
@@ -656,8 +673,38 @@ class Sandbox:
         return _Reply(200, self.store.update_pol(params["po_line_id"], entity), xml_root="po_line")
 
     def _list_collections(self, query: dict, **_: Any) -> _Reply:
-        body = self.store.list_collections(self._int(query, "limit", 10, 100), self._int(query, "offset", 0))
+        body = self.store.list_collections(self._int(query, "limit", 10, 100), self._int(query, "offset", 0),
+                                           query.get("q") or "")
         return _Reply(200, body, xml_root="electronic_collections")
 
     def _get_collection(self, params: dict, **_: Any) -> _Reply:
         return _Reply(200, self.store.get_collection(params["collection_id"]), xml_root="electronic_collection")
+
+    def _create_collection(self, body: bytes, headers: Any, **_: Any) -> _Reply:
+        return _Reply(200, self.store.create_collection(self._parse_entity(headers, body)), xml_root="electronic_collection")
+
+    def _list_services(self, params: dict, **_: Any) -> _Reply:
+        return _Reply(200, self.store.list_services(params["collection_id"]), xml_root="electronic_services")
+
+    def _create_service(self, params: dict, body: bytes, headers: Any, **_: Any) -> _Reply:
+        entity = self._parse_entity(headers, body)
+        return _Reply(200, self.store.create_service(params["collection_id"], entity), xml_root="electronic_service")
+
+    def _get_service(self, params: dict, **_: Any) -> _Reply:
+        return _Reply(200, self.store.get_service(params["collection_id"], params["service_id"]), xml_root="electronic_service")
+
+    def _list_service_portfolios(self, params: dict, query: dict, **_: Any) -> _Reply:
+        body = self.store.list_service_portfolios(params["collection_id"], params["service_id"],
+                                                  self._int(query, "limit", 10, 100), self._int(query, "offset", 0))
+        return _Reply(200, body, xml_root="portfolios")
+
+    def _create_service_portfolio(self, params: dict, body: bytes, headers: Any, **_: Any) -> _Reply:
+        entity = self._parse_entity(headers, body)
+        if not entity:
+            raise SandboxError("60164", "Failed to create the Portfolio metadata.")
+        return _Reply(200, self.store.create_service_portfolio(params["collection_id"], params["service_id"], entity),
+                      xml_root="portfolio")
+
+    def _get_service_portfolio(self, params: dict, **_: Any) -> _Reply:
+        return _Reply(200, self.store.get_service_portfolio(params["collection_id"], params["service_id"],
+                                                           params["portfolio_id"]), xml_root="portfolio")

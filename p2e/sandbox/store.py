@@ -23,6 +23,8 @@ from typing import Any, Iterable
 from xml.etree import ElementTree as ET
 from xml.sax.saxutils import escape
 
+from .collections import CollectionsMixin
+
 OPEN_POL_EXCLUDED = ("CLOSED", "CANCELLED")
 POL_STATUS_DESC = {
     "ACTIVE": "Active", "CLOSED": "Closed", "CANCELLED": "Cancelled", "SENT": "Sent",
@@ -67,17 +69,18 @@ def _x(text: Any) -> str:
     return escape("" if text is None else str(text), {'"': "&quot;"})
 
 
-class Store:
+class Store(CollectionsMixin):
     """Thread-safe in-memory Alma institution zone."""
 
     def __init__(self, seed: dict | None = None, *, base_url: str = "http://127.0.0.1",
                  pol_relink: str = "accepted", nz_bib_delete: str = "unlink_and_delete",
-                 pol_relink_from_cz: str = "refused"):
+                 pol_relink_from_cz: str = "refused", cz_collection_post: str = "refused"):
         self.lock = threading.RLock()
         self.base_url = base_url
         self.pol_relink = pol_relink
         self.nz_bib_delete = nz_bib_delete
         self.pol_relink_from_cz = pol_relink_from_cz
+        self.cz_collection_post = cz_collection_post
         seed = seed or {}
         self.suffix = str(seed.get("institution_suffix") or "12205899")
         self.bibs: dict[str, dict] = {}
@@ -98,11 +101,7 @@ class Store:
         self._counter = itertools.count(1)
         # Seed records are shared with the caller's seed (memory: 100,000-row libraries) and
         # copied on first write (_mutable), so a seed can start several sandboxes unchanged.
-        for c in seed.get("e_collections", ()):
-            rec = dict(c)
-            self.e_collections[str(rec["id"])] = rec
-            if rec.get("service_id"):
-                self._services[str(rec["service_id"])] = str(rec["id"])
+        self._seed_collections(seed)
         for b in seed.get("bibs", ()):
             self._add_bib(b)
         for h in seed.get("holdings", ()):
@@ -144,6 +143,8 @@ class Store:
         pid = str(rec["id"])
         self.portfolios[pid] = rec
         self._bib_portfolios.setdefault(rec["mms_id"], []).append(pid)
+        if rec.get("service_id"):
+            self._service_portfolios.setdefault(str(rec["service_id"]), []).append(pid)
         if rec.get("po_line"):
             self._pol_portfolios.setdefault(rec["po_line"], []).append(pid)
 
@@ -420,21 +421,6 @@ class Store:
         rm["mms_id"] = {"value": mms, "link": self._link(f"bibs/{mms}")} if mms else {"value": ""}
         return out
 
-    def render_collection(self, rec: dict) -> dict:
-        cid = rec["id"]
-        sid = rec.get("service_id") or ""
-        return {
-            "id": cid,
-            "is_local": bool(rec.get("is_local", False)),
-            "public_name": rec.get("name", ""),
-            "public_name_override": "",
-            "type": {"value": rec.get("type", "0"), "desc": rec.get("type_desc", "selective package")},
-            "interface": {"name": rec.get("interface", rec.get("name", ""))},
-            "portfolios": {"value": 0, "link": self._link(f"electronic/e-collections/{cid}/e-services/{sid}/portfolios") if sid else ""},
-            "services": {"value": 1 if sid else 0, "link": self._link(f"electronic/e-collections/{cid}/e-services")},
-            "link": self._link(f"electronic/e-collections/{cid}"),
-        }
-
     # ------------------------------------------------------------------ bibs
     def get_bib(self, mms_id: str, view: str = "full", expand: str = "") -> dict:
         with self.lock:
@@ -589,41 +575,20 @@ class Store:
             return self.render_portfolio(self._portfolio_or_error(mms_id, pid))
 
     def create_portfolio(self, mms_id: str, body: dict) -> dict:
+        """POST /bibs/{mms_id}/portfolios/: standalone unless ``is_standalone`` is false, then into
+        the ``electronic_collection`` named in the body (see :mod:`p2e.sandbox.collections`)."""
         with self.lock:
-            bib = self._bib_or_error(mms_id, code="60221", numeric_code="60221", message="The MMS ID is not valid.")
-            standalone = body.get("is_standalone", True)
-            standalone = str(standalone).lower() != "false"
+            self._bib_or_error(mms_id, code="60221", numeric_code="60221", message="The MMS ID is not valid.")
+            standalone = str(body.get("is_standalone", True)).lower() != "false"
             ec = body.get("electronic_collection") or {}
-            cid = _val(ec.get("id"))
-            sid = _val(ec.get("service"))
+            cid = sid = ""
             if not standalone:
+                cid, sid = _val(ec.get("id")), _val(ec.get("service"))
                 if cid not in self.e_collections:
                     raise SandboxError("60121", "Failed to find the Collection ID.")
-                if sid and self._services.get(sid) != cid:
+                if self._services.get(sid) != cid:
                     raise SandboxError("60122", "Failed to find the Service ID.")
-            else:
-                cid = sid = ""
-            pol = _val(body.get("po_line"))
-            if pol and pol not in self.po_lines:
-                raise SandboxError("60172", "The PO line reference is not valid.")
-            avail = _val(body.get("availability")) or "11"
-            if avail not in AVAILABILITY_DESC:
-                raise SandboxError("60161", "The availability code is not valid.")
-            url = (body.get("linking_details") or {}).get("url") or (body.get("linking_details") or {}).get("static_url") or ""
-            if url.startswith("jkey="):
-                url = url[5:]
-            pid = self._new_id("53", lambda c: c in self.portfolios or c in self.deleted_portfolios)
-            rec = {"id": pid, "mms_id": mms_id, "is_local": True, "is_standalone": standalone,
-                   "collection_id": cid, "service_id": sid, "availability": avail, "url": url,
-                   "po_line": pol, "title": bib.get("title")}
-            if _val(body.get("material_type")):
-                rec["material_type"] = _val(body.get("material_type"))
-            self._add_portfolio(rec)
-            put = {k: copy.deepcopy(body[k]) for k in PORTFOLIO_PUT_FIELDS
-                   if k in body and k not in ("availability", "po_line", "material_type", "linking_details")}
-            if put:
-                rec["_put"] = put
-            return self.render_portfolio(rec)
+            return self._create_portfolio(mms_id, body, cid, sid)
 
     def update_portfolio(self, mms_id: str, pid: str, body: dict) -> dict:
         with self.lock:
@@ -681,6 +646,8 @@ class Store:
             self._bib_portfolios[mms_id].remove(pid)
             if rec.get("po_line") and pid in self._pol_portfolios.get(rec["po_line"], []):
                 self._pol_portfolios[rec["po_line"]].remove(pid)
+            if pid in self._service_portfolios.get(rec.get("service_id") or "", ()):
+                self._service_portfolios[rec["service_id"]].remove(pid)
             self.deleted_portfolios.append(pid)
             if bib == "retain":
                 return
@@ -783,23 +750,6 @@ class Store:
                 base["resource_metadata"] = merged_rm
             rec["_json"] = base
             return self.render_pol(rec)
-
-    # ------------------------------------------------------------------ e-collections
-    def get_collection(self, cid: str) -> dict:
-        with self.lock:
-            rec = self.e_collections.get(cid)
-            if rec is None:
-                raise SandboxError("60121", "Failed to find the Collection ID.")
-            return self.render_collection(rec)
-
-    def list_collections(self, limit: int, offset: int) -> dict:
-        with self.lock:
-            ids = sorted(self.e_collections)
-            page = [self.render_collection(self.e_collections[c]) for c in ids[offset:offset + limit]]
-            body: dict = {"total_record_count": len(ids)}
-            if page:
-                body["electronic_collection"] = page
-            return body
 
     # ------------------------------------------------------------------ dump
     def state(self) -> dict:
