@@ -154,6 +154,10 @@ EXCEL_MAX_COLUMNS = 16_384
 RESULT_COLUMNS_ADDED = 8
 
 
+# The step a row skipped for its active PO line names (the run sets it; the report's ID sets look for it).
+ACTIVE_ORDER_STEP = "check active PO line"
+
+
 # The most characters of a cell that any message quotes (console, log, email, REJECTED workbook).
 QUOTE_CHARS = 80
 

@@ -59,7 +59,8 @@ def group(ctx: RunContext, job: Job) -> RowResult:
     try:
         bib = ctx.bib(job.mms_id)
         if bib is None:
-            checks._bib_gone(ctx, job)
+            checks._bib_gone(ctx, job)  # raises: the row says why
+        assert bib is not None
         place = ctx.collections.place(ctx, job)
         on_bib = ctx.client.list_portfolios(job.mms_id)
         finished = _finished_before_a_crash(ctx, job, place, on_bib)
@@ -82,8 +83,12 @@ def group(ctx: RunContext, job: Job) -> RowResult:
         if number:
             _move_po_line(ctx, job, place, number, new, new_pid, pid, backup)
         _delete_standalone(ctx, job, pid, new_pid, backup)
-    except RowStopped as stop:
-        stop.grouped = stop.grouped or (_grouped(place, job.portfolio_id or "") if place and place.created else None)
+    except RowStopped as stop:  # where the row was going: for a collection this run created, or one already done
+        if stop.grouped is None and place is not None:
+            if stop.stop.outcome is Outcome.ALREADY_DONE:
+                stop.grouped = _grouped(place, job.portfolio_id or "", stop.portfolio_id or job.portfolio_id or "")
+            elif place.created:
+                stop.grouped = _grouped(place, job.portfolio_id or "")
         raise
     ctx.journal.mark_deleted(pid, job.mms_id, ctx.run_id, job.task.other_system_id)
     text = say.grouped(pid, new_pid, job.mms_id, place.collection_name, place.collection_id, place.service_id,
@@ -149,6 +154,7 @@ def _standalone_and_new(ctx: RunContext, job: Job, place: Place, on_bib: list[di
         if not pid:
             raise RowStopped(common.no_p2e_portfolio(job.mms_id))
         raise RowStopped(say.nothing_to_group(pid, job.mms_id, place.collection_name, place.collection_id))
+    assert pid is not None  # listed is None without one
     old = ctx.client.get_portfolio(job.mms_id, pid)  # the full record: backed up and carried over
     if R.is_cz_linked(old):
         raise RowStopped(say.cz_portfolio_for_group(pid))
@@ -179,17 +185,17 @@ def _po_line(ctx: RunContext, number: str) -> dict | None:
         raise
 
 
-def _back_up(ctx: RunContext, job: Job, place: Place, bib: dict | None, old: dict, po_line: dict | None) -> str:
+def _back_up(ctx: RunContext, job: Job, place: Place, bib: dict, old: dict, po_line: dict | None) -> str:
     manifest = {
         "run_id": ctx.run_id, "row": job.row.number, "action": job.action.value, "mms_id": job.mms_id,
         "portfolio_id": job.portfolio_id, "po_line": R.po_line_number(old) or None,
         "collection_id": place.collection_id, "collection_name": place.collection_name,
         "service_id": place.service_id, "bib_handling": "retain",
     }
-    records = {"bib": (job.mms_id, bib), "portfolio": (job.portfolio_id, old)}
+    records = {"bib": (job.mms_id, bib), "portfolio": (str(job.portfolio_id), old)}
     if po_line is not None:
         records["po-line"] = (R.po_line_number(old), po_line)
-    return str(ctx.backups.save_row(job.row.number, manifest, {k: v for k, v in records.items() if v[1] is not None}))
+    return str(ctx.backups.save_row(job.row.number, manifest, records))
 
 
 def _create(ctx: RunContext, job: Job, place: Place, pid: str, fields: dict, known: set[str]) -> str:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from ..alma import records as R
 from ..alma.errors import AlmaErrorInfo
-from ..model import BibHandling, Grouped, Outcome
+from ..model import ACTIVE_ORDER_STEP, BibHandling, Grouped, Outcome
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,7 @@ def active_po_line(pid: str, number: str, status: str) -> Stop:
     return Stop(Outcome.SKIPPED, f"Portfolio {pid} is linked to active PO line {number} "
                                  f"({status.lower() or 'open'}), so it was skipped, as Alma's Delete Portfolios job "
                                  "does. To keep the order, mark this row relink with the Target MMS ID of the "
-                                 "record you keep. Nothing was changed.")
+                                 "record you keep. Nothing was changed.", step=ACTIVE_ORDER_STEP)
 
 
 # --- the record staff keep ------------------------------------------------------------------
