@@ -315,3 +315,69 @@ def test_restore_brings_back_the_standalone_portfolio_with_its_po_line_and_delet
     assert restore(outcome.results_path, settings, stream=io.StringIO()) == 0
     assert writes(sb, since) == []
 
+
+
+def test_a_field_alma_drops_silently_is_named_and_the_standalone_portfolio_stays(group_sandbox, settings_for,
+                                                                                tmp_path):
+    sb, library, rich, with_pol, plain = group_sandbox()
+    original = sb.store.create_service_portfolio
+
+    def drop_the_public_note(cid, sid, body):  # Alma answers 200 but keeps no public note
+        made = original(cid, sid, body)
+        sb.store.portfolios[made["id"]]["_put"].pop("public_note", None)
+        return made
+
+    sb.store.create_service_portfolio = drop_the_public_note
+    outcome = process_file(group_book(tmp_path / "inbox" / "dropped.xlsx", [
+        (rich["mms_id"], rich["portfolio_id"], "group", "P2E e-books")]), settings_for(sb), stream=None)
+    (row,) = results_rows(outcome.results_path)
+    (made,) = in_service(sb.state(), rich["mms_id"], LOCAL["service_id"])
+    assert (row["Result"], row["Details"]) == ("Failed", say.fields_not_kept(
+        made["id"], rich["portfolio_id"], "P2E e-books", LOCAL["id"], "public note", row["Backup"]).details)
+    assert rich["portfolio_id"] in sb.state()["portfolios"]
+    assert not [w for w in writes(sb) if w["method"] == "DELETE"]
+
+
+def test_a_po_line_alma_does_not_attach_and_a_delete_alma_refuses_leave_the_standalone_portfolio(
+        group_sandbox, settings_for, tmp_path):
+    from p2e.sandbox.store import SandboxError
+
+    sb, library, rich, with_pol, plain = group_sandbox()
+    original_update = sb.store.update_portfolio
+
+    def ignore_the_po_line(mms, pid, body):  # 200, but the PO line is not attached
+        return original_update(mms, pid, {**body, "po_line": {"value": ""}})
+
+    def refuse(*args, **kwargs):
+        raise SandboxError("60175", "The portfolio could not be deleted.")
+
+    sb.store.update_portfolio = ignore_the_po_line
+    outcome = process_file(group_book(tmp_path / "inbox" / "pol.xlsx", [
+        (with_pol["mms_id"], with_pol["portfolio_id"], "group", "P2E e-books")]), settings_for(sb), stream=None)
+    (row,) = results_rows(outcome.results_path)
+    (made,) = in_service(sb.state(), with_pol["mms_id"], LOCAL["service_id"])
+    assert (row["Result"], row["Details"]) == ("Failed", say.group_po_line_ignored(
+        with_pol["po_line"], made["id"], with_pol["portfolio_id"], "P2E e-books", LOCAL["id"]))
+    assert with_pol["portfolio_id"] in sb.state()["portfolios"]
+
+    sb.store.delete_portfolio = refuse
+    outcome = process_file(group_book(tmp_path / "inbox" / "del.xlsx", [
+        (rich["mms_id"], rich["portfolio_id"], "group", "P2E e-books")]), settings_for(sb), stream=None)
+    (row,) = results_rows(outcome.results_path)
+    (made,) = in_service(sb.state(), rich["mms_id"], LOCAL["service_id"])
+    assert (row["Result"], row["Details"]) == ("Failed", say.group_delete_refused(
+        made["id"], rich["portfolio_id"], rich["mms_id"], None, row["Backup"]).details)
+    assert "60175" in row["Alma error"]
+
+
+def test_a_preview_with_create_collections_says_it_would_create_the_collection_once(group_sandbox, settings_for,
+                                                                                    tmp_path):
+    sb, library, rich, with_pol, plain = group_sandbox()
+    book = group_book(tmp_path / "inbox" / "new collection preview.xlsx",
+                      [(p["mms_id"], p["portfolio_id"], "group", "UIU P2E local") for p in plain[:2]])
+    outcome = process_file(book, settings_for(sb, create_collections=True), stream=None)
+    got = results_rows(outcome.results_path)
+    assert [r["Result"] for r in got] == ["Preview", "Preview"]
+    assert all(r["Details"].startswith("Would create collection 'UIU P2E local' with one service (CREATE_COLLECTIONS; "
+                                       "once for the whole file), then make a new portfolio for bib ") for r in got)
+    assert writes(sb) == []
