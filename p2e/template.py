@@ -126,7 +126,7 @@ INSTRUCTIONS: list[tuple[str, str]] = [
              "portfolios into local collections'. Fill in Collection (the local electronic collection's ID or public "
              "name; Service too if it has several). Alma cannot move an existing portfolio into a collection, so the "
              "processor makes a new portfolio in the collection for the same bib, carrying over the link, coverage, "
-             "availability, notes and licence, moves the PO line to it, and then removes the standalone portfolio. "
+             "availability, notes and license, moves the PO line to it, and then removes the standalone portfolio. "
              "The bib record is kept. The results name the old and the new portfolio ID."),
     ("heading", "Next steps in Alma: linking to the Community Zone"),
     ("text", "Alma links local portfolios to the Community Zone only in its own screens, one collection at a time "
