@@ -146,7 +146,7 @@ class AlmaClient(ElectronicCalls):
             except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
                 self.stats.note(in_flight=-1)
                 kind = "time-out" if isinstance(exc, requests.Timeout) else "dropped connection"
-                if not isinstance(exc, requests.Timeout) and _could_not_connect(exc):
+                if not isinstance(exc, requests.Timeout) and could_not_connect(exc):
                     kind = "could not connect"
                 self._audit(method, path, params, None, "", "", started, attempt, note=kind)
                 failure = AlmaUnavailable(
@@ -362,7 +362,7 @@ class _RowContext:
         return False
 
 
-def _could_not_connect(exc: BaseException) -> bool:
+def could_not_connect(exc: BaseException) -> bool:
     """The connection was never made (refused, no route, name unknown), as opposed to dropped mid-call."""
     text = repr(exc)
     return any(s in text for s in ("NewConnectionError", "Connection refused", "NameResolutionError",

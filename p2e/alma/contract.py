@@ -2,7 +2,7 @@
 
 ``contract.json`` (beside this file) lists each operation: method, path template and the query
 parameters the published OpenAPI defines for it (with their allowed values where the spec
-names them). Tests call :func:`assert_conforms` on the sandbox's request log so that no code
+names them). ``other_operations`` lists calls outside the REST API (Alma's SRU), checked alike. Tests call :func:`assert_conforms` on the sandbox's request log so that no code
 path quietly relies on a call real Alma does not offer.
 
 >>> check_request("DELETE", "/almaws/v1/bibs/99123412205899/portfolios/53123412205899", {"bib": "delete"}) is None
@@ -42,7 +42,7 @@ def _template_regex(template: str) -> re.Pattern:
 @lru_cache(maxsize=1)
 def _compiled() -> list[tuple[dict, re.Pattern, int]]:
     out = []
-    for op in operations():
+    for op in operations() + list(load_contract().get("other_operations", [])):
         literal = len(re.sub(r"\{\w+\}", "", op["path"]))
         out.append((op, _template_regex(op["path"]), literal))
     # the most literal template first: /bibs/test before /bibs/{mms_id}

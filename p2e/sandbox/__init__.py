@@ -16,10 +16,11 @@ from pathlib import Path
 from .seed import Library, generate_library, load_seed, save_seed
 from .server import API_KEY, NO_ACQ_KEY, READONLY_KEY, Sandbox
 from .store import SandboxError, Store
+from .twins import generate_twins_library
 from .workbook import write_workbook
 
 __all__ = [
-    "Sandbox", "Library", "generate_library", "load_seed", "save_seed", "write_workbook",
+    "Sandbox", "Library", "generate_library", "generate_twins_library", "load_seed", "save_seed", "write_workbook",
     "serve_from_cli", "Store", "SandboxError", "API_KEY", "READONLY_KEY", "NO_ACQ_KEY",
 ]
 

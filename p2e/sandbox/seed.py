@@ -115,9 +115,12 @@ def generate_library(rows: int, *, random_seed: int = 1, suffix: str = "12205899
     portfolios: list[dict] = []
     po_lines: list[dict] = []
     holdings: list[dict] = []
-    collections = []
+    collections: list[dict[str, Any]] = []
     for k, (name, _pattern) in enumerate(COLLECTIONS):
         collections.append({"id": f"61{100_000 + k}{suffix}", "name": name, "service_id": f"62{100_000 + k}{suffix}"})
+    # a local collection with one e-service, for the group action (issue 14); portfolios land there only by POST
+    collections.append({"id": f"61{200_000}{suffix}", "name": "UIU Local P2E titles", "is_local": True,
+                        "service_id": f"62{200_000}{suffix}"})
     out_rows: list[dict] = []
     pid_n = 1_000_000
     pol_n = 100_000
@@ -129,7 +132,7 @@ def generate_library(rows: int, *, random_seed: int = 1, suffix: str = "12205899
         title = f"{_ADJ[int(r() * len(_ADJ))]} {_NOUN[int(r() * len(_NOUN))]} of {_TOPIC[int(r() * len(_TOPIC))]}"
         author = _AUTH[int(r() * len(_AUTH))]
         isbn = _isbn13(bib * 7919 + i)
-        ck = int(r() * len(collections))
+        ck = int(r() * len(COLLECTIONS))  # the CZ collections only
         coll = collections[ck]
         doc = 100_000 + int(r() * 9_000_000)
         target_url = COLLECTIONS[ck][1].format(n=doc)

@@ -29,6 +29,7 @@ from urllib.parse import parse_qsl, urlsplit
 from xml.etree import ElementTree as ET
 from xml.sax.saxutils import escape
 
+from . import sru as sru_server
 from .store import SandboxError, Store
 
 API_KEY = "sandbox-rw-key"
@@ -101,6 +102,9 @@ class Options:
     outage_after_calls: int = 0  # ... that starts after this many more API calls were answered normally
     outage_mode: str = "503"  # "503": answer 503 Service Unavailable; "refuse": close the connection unanswered
     fault_methods: str = ""  # error_rate, drop_rate and slow_rate apply to these methods only ("POST,PUT"); "" = all
+    sru_enabled: bool = True  # the "SRU Server" integration profile is on; off: 403 and an HTML page (Alma's answer is unknown)
+    sru_publish_availability: bool = True  # SRU records carry AVE fields ($8 $c $m $e $l $s $t)
+    sru_counts_against_thresholds: bool = True  # unknown in Alma: SRU calls count in the daily and per-second limits
     cz_collection_post: str = "refused"  # a portfolio POSTed into a Community Zone collection: "refused" (60162) or "accepted"
 
     def check(self) -> None:
@@ -292,6 +296,7 @@ class Sandbox:
         self.port = self._httpd.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.store.base_url = self.url
+        self._sru_index = sru_server.SruIndex()
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
                                         name=f"alma-sandbox-{self.port}", daemon=True)
         self._stopped = threading.Event()
@@ -419,6 +424,8 @@ class Sandbox:
         logged_query = {k: v for k, v in query.items() if k != "apikey"}
         entry: dict[str, Any] = {"method": method, "path": path, "query": logged_query, "status": None,
                                  "error_code": None}
+        if path.startswith("/view/sru/"):
+            entry["apikey_sent"] = self._key_of(h, query) is not None  # SRU needs none: the client must not send it
         try:
             reply = self._dispatch(h, method, path, query, body, as_json)
         except _Dropped as dropped:
@@ -461,7 +468,7 @@ class Sandbox:
             data, ctype = json.dumps(reply.body, ensure_ascii=False).encode("utf-8"), "application/json;charset=UTF-8"
         else:
             data, ctype = to_xml(reply.xml_root or "result", reply.body).encode("utf-8"), "application/xml;charset=UTF-8"
-        if 200 <= reply.status < 300:
+        if 200 <= reply.status < 300 and not h.path.startswith("/view/sru/"):
             headers["X-Exl-Api-Remaining"] = str(self.daily_remaining)
         try:
             h.send_response(reply.status)
@@ -514,22 +521,31 @@ class Sandbox:
                 raise _Dropped("outage")
             return _Reply(503, raw=b"<html><body><h1>503 Service Unavailable</h1></body></html>",
                           content_type="text/html")
+        sru = path.startswith("/view/sru/")
         key = self._key_of(h, query)
-        if key not in (self.api_key, self.readonly_key, self.no_acq_key) or (key == self.readonly_key and method != "GET") \
+        if sru:
+            pass  # no API key: SRU is open to anyone who can reach it
+        elif key not in (self.api_key, self.readonly_key, self.no_acq_key) or (key == self.readonly_key and method != "GET") \
                 or (key == self.no_acq_key and path.startswith("/almaws/v1/acq/")):
             return self._error_reply(400, "UNAUTHORIZED", UNAUTHORIZED_MESSAGE, as_json, tracking=False)
         now = time.monotonic()
         with self._gate_lock:
-            limit = opts.daily_limit if opts.daily_limit is not None else DEFAULT_DAILY_LIMIT
-            if self._daily_used >= limit:
+            if sru and not opts.sru_counts_against_thresholds:
+                limit = None
+            else:
+                limit = opts.daily_limit if opts.daily_limit is not None else DEFAULT_DAILY_LIMIT
+            if limit is None:
+                pass
+            elif self._daily_used >= limit:
                 return self._error_reply(429, "DAILY_THRESHOLD", "Daily threshold has been reached.", as_json)
-            if opts.rate_limit:
+            elif opts.rate_limit:
                 while self._window and self._window[0] <= now - 1.0:
                     self._window.popleft()
                 if len(self._window) >= opts.rate_limit:
                     return self._error_reply(429, "PER_SECOND_THRESHOLD", "HTTP requests are more than allowed per second", as_json)
                 self._window.append(now)
-            self._daily_used += 1
+            if limit is not None:
+                self._daily_used += 1
         rng = self._fate(method, path)
         delay = opts.latency_ms + (rng.uniform(-opts.jitter_ms, opts.jitter_ms) if opts.jitter_ms else 0)
         faulty = not opts.fault_methods or method in opts.fault_methods.upper().split(",")
@@ -542,6 +558,11 @@ class Sandbox:
             time.sleep(opts.slow_ms / 1000)
         if error:
             return self._error_reply(500, "INTERNAL_SERVER_ERROR", "Internal Server Error", as_json)
+        if sru:
+            reply = self._sru(method, path, query)
+            if drop:
+                raise _Dropped()
+            return reply
         route = None
         path_known = False
         for m, rx, _template, handler in _COMPILED:
@@ -560,6 +581,27 @@ class Sandbox:
         if drop:
             raise _Dropped()  # the write (if any) has been applied; the answer is lost
         return reply
+
+    # -------------------------------------------------------------- SRU
+    @property
+    def sru_url(self) -> str:
+        """The institution's SRU address, as Ex Libris writes it: ``<host>/view/sru/<INSTITUTION_CODE>``."""
+        return f"{self.url}/view/sru/{self.institution_code}"
+
+    def _sru(self, method: str, path: str, query: dict) -> _Reply:
+        """``/view/sru/<code>``: searchRetrieve and explain (see :mod:`p2e.sandbox.sru`)."""
+        code = path[len("/view/sru/"):].strip("/")
+        if not self.options.sru_enabled:
+            return _Reply(403, raw=b"<html><body><h1>403 Forbidden</h1><p>SRU is not enabled for this institution.</p></body></html>",
+                          content_type="text/html")
+        if code != self.institution_code:
+            return _Reply(404, raw=b"<html><body><h1>404 Not Found</h1></body></html>", content_type="text/html")
+        if method != "GET":
+            return _Reply(405, raw=b"<html><body><h1>405 Method Not Allowed</h1></body></html>", content_type="text/html")
+        text = sru_server.answer(self.store, self._sru_index, query,
+                                 publish_availability=self.options.sru_publish_availability,
+                                 database=f"view/sru/{self.institution_code}")
+        return _Reply(200, raw=text.encode("utf-8"), content_type="text/xml;charset=UTF-8")
 
     # -------------------------------------------------------------- routes
     @staticmethod

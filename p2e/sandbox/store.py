@@ -99,6 +99,7 @@ class Store(CollectionsMixin):
         self._linked: dict[str, list[str]] = {}
         self._services: dict[str, str] = {}
         self._counter = itertools.count(1)
+        self.bib_version = 0
         # Seed records are shared with the caller's seed (memory: 100,000-row libraries) and
         # copied on first write (_mutable), so a seed can start several sandboxes unchanged.
         self._seed_collections(seed)
@@ -119,6 +120,7 @@ class Store(CollectionsMixin):
 
     # ------------------------------------------------------------------ indexes
     def _add_bib(self, rec: dict) -> None:
+        self.bib_version += 1  # the SRU index is rebuilt when this changes
         mms = str(rec["mms_id"])
         self.bibs[mms] = rec
         for nn in rec.get("network_numbers") or ():
@@ -128,6 +130,7 @@ class Store(CollectionsMixin):
             self._linked.setdefault(link["value"], []).append(mms)
 
     def _drop_bib_index(self, rec: dict) -> None:
+        self.bib_version += 1
         mms = rec["mms_id"]
         for nn in rec.get("network_numbers") or ():
             lst = self._other_ids.get(nn)
@@ -189,6 +192,10 @@ class Store(CollectionsMixin):
         }
 
     # ------------------------------------------------------------------ rendering: bibs
+    def marc_record(self, rec: dict, expand: str = "") -> str:
+        """The bib's MARC ``<record>`` (no XML declaration, no namespace); AVE/AVA per ``expand``."""
+        return re.sub(r"^<\?xml[^>]*\?>", "", self._marcxml(rec, expand))
+
     def _marcxml(self, rec: dict, expand: str = "") -> str:
         if rec.get("marcxml"):
             body = rec["marcxml"]
@@ -196,33 +203,30 @@ class Store(CollectionsMixin):
             if body.endswith("</record>"):
                 body = body[: -len("</record>")]
         else:
-            mms = rec["mms_id"]
-            parts = ['<record><leader>01234nam a2200289 i 4500</leader>',
-                     f'<controlfield tag="001">{_x(mms)}</controlfield>',
-                     '<controlfield tag="005">20200605101010.0</controlfield>',
-                     f'<controlfield tag="008">200605s{_x(rec.get("year") or "2010")}    xx      o     000 0 eng d</controlfield>']
-            if rec.get("isbn"):
-                parts.append(f'<datafield ind1=" " ind2=" " tag="020"><subfield code="a">{_x(rec["isbn"])}</subfield></datafield>')
-            for nn in rec.get("network_numbers") or ():
-                parts.append(f'<datafield ind1=" " ind2=" " tag="035"><subfield code="a">{_x(nn)}</subfield></datafield>')
-            if rec.get("author"):
-                parts.append(f'<datafield ind1="1" ind2=" " tag="100"><subfield code="a">{_x(rec["author"])}</subfield></datafield>')
-            parts.append(f'<datafield ind1="0" ind2="0" tag="245"><subfield code="a">{_x(rec.get("title") or "")}</subfield></datafield>')
-            if rec.get("url"):
-                parts.append(f'<datafield ind1="4" ind2="0" tag="856"><subfield code="u">{_x(rec["url"])}</subfield></datafield>')
-            body = "".join(parts)
+            body = _compact_marc(rec)
         extra = []
         if "e_avail" in expand:
             for pid in self._bib_portfolios.get(rec["mms_id"], ()):
                 p = self.portfolios[pid]
                 coll = self.e_collections.get(p.get("collection_id") or "", {})
-                extra.append(
-                    '<datafield ind1=" " ind2=" " tag="AVE">'
-                    f'<subfield code="8">{_x(pid)}</subfield>'
-                    + (f'<subfield code="c">{_x(p["collection_id"])}</subfield>' if p.get("collection_id") else "")
-                    + f'<subfield code="e">{"Available" if p.get("availability", "11") == "11" else "Not Available"}</subfield>'
-                    + (f'<subfield code="m">{_x(coll.get("name", ""))}</subfield>' if coll else "")
-                    + "</datafield>")
+                put = p.get("_put") or {}
+                library = _val(put.get("library")) or p.get("library", "")
+                interface = (put.get("interface") or {}).get("name") if isinstance(put.get("interface"), dict) else ""
+                interface = interface or p.get("interface") or (coll.get("interface") or coll.get("name", "") if coll else "")
+                sub = [("8", pid)]
+                if p.get("collection_id"):
+                    sub.append(("c", p["collection_id"]))
+                sub.append(("e", "Available" if p.get("availability", "11") == "11" else "Not Available"))
+                if library:
+                    sub.append(("l", library))
+                if coll:
+                    sub.append(("m", coll.get("name", "")))
+                if p.get("coverage"):
+                    sub.append(("s", p["coverage"]))
+                if interface:
+                    sub.append(("t", interface))
+                extra.append('<datafield ind1=" " ind2=" " tag="AVE">'
+                             + "".join(f'<subfield code="{c}">{_x(v)}</subfield>' for c, v in sub) + "</datafield>")
         if "p_avail" in expand:
             for hid in self._bib_holdings.get(rec["mms_id"], ()):
                 h = self.holdings[hid]
@@ -468,6 +472,7 @@ class Store(CollectionsMixin):
             self._remove_bib(mms_id)
 
     def _remove_bib(self, mms_id: str) -> None:
+        self.bib_version += 1
         rec = self.bibs.pop(mms_id)
         self._drop_bib_index(rec)
         self._bib_portfolios.pop(mms_id, None)
@@ -810,3 +815,35 @@ def _parse_bib_xml(text: str) -> dict:
                 out["title"] = " ".join((sf.text or "").strip() for sf in df.findall("subfield") if sf.get("code") in ("a", "b"))
         out["network_numbers"] = nns
     return out
+
+
+def _compact_marc(rec: dict) -> str:
+    """MARC for a compact seed bib, without the closing ``</record>``: 020 (``isbns`` or ``isbn``),
+    022 ``issn``, 024 ``doi``, 035 ``network_numbers``, 100, 245, 250 ``edition``, 856 ``url``;
+    008/23 is ``o`` (online) unless ``form`` is ``"print"``."""
+    mms = rec["mms_id"]
+    form = " " if rec.get("form") == "print" else "o"
+    parts = ['<record><leader>01234nam a2200289 i 4500</leader>',
+             f'<controlfield tag="001">{_x(mms)}</controlfield>',
+             '<controlfield tag="005">20200605101010.0</controlfield>',
+             f'<controlfield tag="008">200605s{_x(rec.get("year") or "2010")}    xx      {form}     000 0 eng d</controlfield>']
+
+    def field(tag: str, value: Any, ind: str = "  ", code: str = "a", more: str = "") -> None:
+        parts.append(f'<datafield ind1="{ind[0]}" ind2="{ind[1]}" tag="{tag}"><subfield code="{code}">{_x(value)}</subfield>{more}</datafield>')
+
+    for isbn in rec.get("isbns") or ([rec["isbn"]] if rec.get("isbn") else []):
+        field("020", isbn)
+    if rec.get("issn"):
+        field("022", rec["issn"], "0 ")
+    if rec.get("doi"):
+        field("024", rec["doi"], "7 ", more='<subfield code="2">doi</subfield>')
+    for nn in rec.get("network_numbers") or ():
+        field("035", nn)
+    if rec.get("author"):
+        field("100", rec["author"], "1 ")
+    field("245", rec.get("title") or "", "00")
+    if rec.get("edition"):
+        field("250", rec["edition"])
+    if rec.get("url"):
+        field("856", rec["url"], "40", code="u")
+    return "".join(parts)

@@ -27,8 +27,12 @@ HEADER_ROW = 1  # 0-based: row 2 in Excel (row 1 is the title)
 TEXT_ORIGINAL = {0, 3, 6, 7, 11}  # BIB_ID, ISBN/ISSN, PO Number, MFHD_ID, OCLC
 
 
-def write_workbook(library: Library, path: str | os.PathLike, *, include_expected: bool = False) -> Path:
+def write_workbook(library: Library, path: str | os.PathLike, *, include_expected: bool = False,
+                   raw: bool = False) -> Path:
     """Write ``library.rows`` as an annotated P2E .xlsx at ``path``; returns the path.
+
+    ``raw=True`` leaves the staff columns empty (headers only): the report as CARLI delivers it,
+    what the suggestion step starts from.
 
     ``include_expected=True`` adds a second sheet "Sandbox expected" (row, scenario, expected
     outcome) for demos; staff files never have it, so it is off by default.
@@ -67,7 +71,7 @@ def write_workbook(library: Library, path: str | os.PathLike, *, include_expecte
                 if v != "":
                     ws.write_string(x, c, str(v), text if c in TEXT_ORIGINAL else None)
             for j, key in enumerate(STAFF_KEYS):
-                v = r.get(key) or ""
+                v = "" if raw else (r.get(key) or "")
                 if v:
                     ws.write_string(x, first_staff + j, str(v), text)
         ws.autofilter(HEADER_ROW, 0, HEADER_ROW + max(len(library.rows), 1), first_staff + len(STAFF_HEADERS) - 1)
