@@ -27,6 +27,7 @@ def add_group_row(seed: dict, workbook: Path, suffix: str) -> tuple[str, str]:
     """A P2E title kept locally (bib and standalone portfolio) added to ``seed``, and its group row to the
     workbook (with a Collection column); returns its MMS ID and portfolio ID."""
     import openpyxl
+    from openpyxl.worksheet.worksheet import Worksheet
 
     mms, pid = f"99{8_888_888}{suffix}", f"53{8_888_888}{suffix}"
     seed["bibs"].append({"mms_id": mms, "title": "Illinois local history sources (P2E, kept locally)"})
@@ -34,10 +35,11 @@ def add_group_row(seed: dict, workbook: Path, suffix: str) -> tuple[str, str]:
                                "public_note": "UIU only"})
     book = openpyxl.load_workbook(workbook)
     ws = book.active
+    assert isinstance(ws, Worksheet)  # write_workbook's one sheet
     header = next(r for r in ws.iter_rows(min_row=1, max_row=10) if any(c.value == "Action" for c in r))
-    columns = {c.value: c.column for c in header if c.value}
+    columns = {c.value: int(c.column or 0) for c in header if c.value}
     collection = ws.max_column + 1
-    ws.cell(header[0].row, collection, "Collection")
+    ws.cell(int(header[0].row or 0), collection, "Collection")
     row = ws.max_row + 1
     for name, value in (("MMS ID", mms), ("Portfolio ID", pid), ("Action", "group")):
         ws.cell(row, columns[name], value).number_format = "@"
