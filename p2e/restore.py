@@ -181,7 +181,8 @@ class Restorer:
         made_in_collection = manifest.get("new_portfolio_id") or ""
         notes = []
         key = f"portfolio:{out.old_portfolio_id}"
-        if self.client.get_portfolio_or_none(mms, out.old_portfolio_id) is not None:
+        untouched = self.client.get_portfolio_or_none(mms, out.old_portfolio_id) is not None
+        if untouched:
             out.new_portfolio_id = out.old_portfolio_id
         else:
             out.new_portfolio_id = self.ledger.get(key) or ""
@@ -200,6 +201,10 @@ class Restorer:
                 raise AlmaError(f"portfolio {made_in_collection} is still there after its delete", code="read-back")
             notes.append(f"deleted portfolio {made_in_collection} from collection {manifest.get('collection_id')} "
                          f"(bib {mms} kept)")
+        if not notes and untouched and not made_in_collection:
+            out.result, out.details = "Nothing to restore", (f"Standalone portfolio {out.old_portfolio_id} is still on "
+                                                             f"bib {mms}, and nothing was made in a collection.")
+            return
         if not notes:
             out.result = "Already restored"
             out.details = f"Restored earlier: standalone portfolio {out.new_portfolio_id} is on bib {mms}."

@@ -381,3 +381,24 @@ def test_a_preview_with_create_collections_says_it_would_create_the_collection_o
     assert all(r["Details"].startswith("Would create collection 'UIU P2E local' with one service (CREATE_COLLECTIONS; "
                                        "once for the whole file), then make a new portfolio for bib ") for r in got)
     assert writes(sb) == []
+
+
+def test_restore_of_a_group_row_alma_refused_changes_nothing_and_says_so(group_sandbox, settings_for, tmp_path):
+    import io
+
+    sb, library, rich, with_pol, plain = group_sandbox()
+    bad = plain[0]
+    sb.store.portfolios[bad["portfolio_id"]] = {**sb.store.portfolios[bad["portfolio_id"]],
+                                               "_put": {"license": {"value": "LIC-GONE"}}}
+    settings = settings_for(sb)
+    outcome = process_file(group_book(tmp_path / "inbox" / "refused.xlsx", [
+        (bad["mms_id"], bad["portfolio_id"], "group", "P2E e-books")]), settings, stream=None)
+    assert results_rows(outcome.results_path)[0]["Result"] == "Failed"
+    since = len(sb.requests)
+    out = io.StringIO()
+    assert restore(outcome.results_path, settings, stream=out) == 0
+    assert writes(sb, since) == []
+    book = openpyxl.load_workbook(next(settings.outbox_dir.glob("*restore*.xlsx")))["Restore"]
+    assert [c.value for c in book[2]][6:8] == [
+        "Nothing to restore", f"Standalone portfolio {bad['portfolio_id']} is still on bib {bad['mms_id']}, and "
+                              "nothing was made in a collection."]
