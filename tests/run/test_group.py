@@ -402,3 +402,32 @@ def test_restore_of_a_group_row_alma_refused_changes_nothing_and_says_so(group_s
     assert [c.value for c in book[2]][6:8] == [
         "Nothing to restore", f"Standalone portfolio {bad['portfolio_id']} is still on bib {bad['mms_id']}, and "
                               "nothing was made in a collection."]
+
+
+def test_a_delete_whose_answer_was_lost_finishes_the_row_as_done_on_resume(group_sandbox, settings_for, tmp_path):
+    sb, library, rich, with_pol, plain = group_sandbox()
+    settings = settings_for(sb, max_retries=1, workers=1)
+    original = sb._delete_portfolio
+    lost = []
+
+    def delete_then_go_down(**kwargs):
+        reply = original(**kwargs)  # the standalone portfolio is deleted in Alma ...
+        if not lost:
+            lost.append(True)
+            sb.set_options(outage_seconds=float("inf"), outage_mode="refuse")
+            raise _Dropped()  # ... but the answer is lost, and Alma stops answering
+        return reply
+
+    sb._delete_portfolio = delete_then_go_down
+    book = group_book(tmp_path / "inbox" / "lost delete.xlsx", [
+        (rich["mms_id"], rich["portfolio_id"], "group", "P2E e-books")])
+    first = process_file(book, settings, stream=None)
+    assert first.status == "waiting" and lost
+    sb.set_options(outage_seconds=0)
+    since = len(sb.requests)
+    second = process_file(book, settings, stream=None)
+    (row,) = results_rows(second.results_path)
+    (made,) = in_service(sb.state(), rich["mms_id"], LOCAL["service_id"])
+    assert (row["Result"], row["Portfolio ID"]) == ("Done", made["id"]), row["Details"]
+    assert row["Details"].startswith(f"Moved portfolio {rich['portfolio_id']} into collection 'P2E e-books'")
+    assert writes(sb, since) == []  # nothing sent again
