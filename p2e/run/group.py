@@ -78,7 +78,7 @@ def group(ctx: RunContext, job: Job) -> RowResult:
         backup = _back_up(ctx, job, place, bib, old, po_line)
         if new_pid is None:
             new_pid = _create(ctx, job, place, pid, fields, {str(p.get("id")) for p in on_bib})
-            ctx.backups.note(job.row.number, new_portfolio_id=new_pid)
+        ctx.backups.note(job.row.number, new_portfolio_id=new_pid)  # for restore (also when resumed)
         new = _read_back(ctx, job, place, pid, new_pid, fields, backup)
         if number:
             _move_po_line(ctx, job, place, number, new, new_pid, pid, backup)

@@ -86,7 +86,7 @@ class CollectionFinder:
             if key not in self._found:
                 try:
                     self._found[key] = self._look_up(ctx, job, text)
-                except RowStopped as stop:  # creating it failed: said once, and not tried again this run
+                except RowStopped as stop:  # creating it failed: every row naming it says so; not tried again
                     self._found[key] = stop.stop
                     raise
             found = self._found[key]

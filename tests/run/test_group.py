@@ -266,6 +266,8 @@ def test_a_create_whose_answer_was_lost_is_found_in_the_service_on_resume_not_ma
     assert len(in_service(state, with_pol["mms_id"], LOCAL["service_id"])) == 1
     assert with_pol["portfolio_id"] not in state["portfolios"]
     assert state["portfolios"][row["Portfolio ID"]]["po_line"]["value"] == with_pol["po_line"]
+    # the backup (taken again on resume) still names the new portfolio, so restore can remove it
+    assert load_row_backup(Path(row["Backup"]))["manifest"]["new_portfolio_id"] == row["Portfolio ID"]
 
 
 def test_create_collections_makes_a_named_collection_once_per_run_and_the_summary_says_so(
