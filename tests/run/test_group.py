@@ -433,3 +433,24 @@ def test_a_delete_whose_answer_was_lost_finishes_the_row_as_done_on_resume(group
     assert (row["Result"], row["Portfolio ID"]) == ("Done", made["id"]), row["Details"]
     assert row["Details"].startswith(f"Moved portfolio {rich['portfolio_id']} into collection 'P2E e-books'")
     assert writes(sb, since) == []  # nothing sent again
+
+
+def test_a_server_that_does_not_say_a_collection_is_cz_still_skips_the_row_on_alma_refusal(group_sandbox, settings_for,
+                                                                                          tmp_path):
+    sb, library, rich, with_pol, plain = group_sandbox()
+    cz = library.seed["e_collections"][0]
+    render = sb.store.render_collection
+
+    def without_is_local(rec):  # a collection record with no is_local at all
+        out = render(rec)
+        out.pop("is_local", None)
+        return out
+
+    sb.store.render_collection = without_is_local
+    outcome = process_file(group_book(tmp_path / "inbox" / "cz by refusal.xlsx", [
+        (rich["mms_id"], rich["portfolio_id"], "group", cz["id"])]), settings_for(sb), stream=None)
+    (row,) = results_rows(outcome.results_path)
+    assert row["Result"] == "Skipped"
+    assert row["Details"] == say.cz_collection_refused(cz["name"], cz["id"], None).details
+    assert "60162" in row["Alma error"]
+    assert rich["portfolio_id"] in sb.state()["portfolios"]
