@@ -454,3 +454,24 @@ def test_a_server_that_does_not_say_a_collection_is_cz_still_skips_the_row_on_al
     assert row["Details"] == say.cz_collection_refused(cz["name"], cz["id"], None).details
     assert "60162" in row["Alma error"]
     assert rich["portfolio_id"] in sb.state()["portfolios"]
+
+
+def test_a_collection_alma_refuses_to_create_is_asked_for_once_and_every_row_naming_it_says_so(
+        group_sandbox, settings_for, tmp_path):
+    from p2e.sandbox.store import SandboxError
+
+    sb, library, rich, with_pol, plain = group_sandbox()
+
+    def refuse(body):
+        raise SandboxError("402469", "The library code is not valid.")
+
+    sb.store.create_collection = refuse
+    rows = [(p["mms_id"], p["portfolio_id"], "group", "UIU P2E local") for p in plain[:3]]
+    outcome = process_file(group_book(tmp_path / "inbox" / "refused collection.xlsx", rows),
+                           settings_for(sb, create_collections=True), stream=None)
+    got = results_rows(outcome.results_path)
+    assert {(r["Result"], r["Details"]) for r in got} == {
+        ("Failed", say.create_collection_refused("UIU P2E local", None).details)}
+    assert all("402469" in r["Alma error"] for r in got)
+    assert len([w for w in writes(sb) if w["path"].endswith("/electronic/e-collections")]) == 1
+    assert all(p["portfolio_id"] in sb.state()["portfolios"] for p in plain[:3])
