@@ -62,6 +62,14 @@ class BackupStore:
         return folder
 
 
+    def note(self, row_number: int, **facts: str) -> None:
+        """Add what a write made (a new portfolio's ID, say) to the row's manifest, for restore."""
+        folder = self.row_folder(row_number)
+        document = load_row_backup(folder)
+        document.setdefault("manifest", {}).update(facts)
+        write_atomic(folder / "backup.json", json.dumps(document, indent=1, ensure_ascii=False), durable=True)
+
+
 def load_row_backup(folder: Path) -> dict:
     """Everything saved for one row: {'manifest': {...}, 'bib': {id: {...}}, 'portfolio': {...}, ...}."""
     path = Path(folder) / "backup.json"

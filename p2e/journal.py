@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .model import AlmaErrorInfo, Outcome, Row, RowResult
+from .model import AlmaErrorInfo, Grouped, Outcome, Row, RowResult
 
 if TYPE_CHECKING:
     from .config import Settings
@@ -43,7 +43,7 @@ CREATE TABLE IF NOT EXISTS steps (
 );
 CREATE TABLE IF NOT EXISTS results (
     run_id TEXT, row_number INTEGER, outcome TEXT, details TEXT, mms_id TEXT, portfolio_id TEXT,
-    alma_error TEXT, backup TEXT, step TEXT, bib TEXT, time TEXT,
+    alma_error TEXT, backup TEXT, step TEXT, bib TEXT, time TEXT, grouped TEXT,
     PRIMARY KEY (run_id, row_number)
 );
 CREATE TABLE IF NOT EXISTS attempts (
@@ -104,6 +104,8 @@ class Journal:
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(deleted)")}
         if "other_system_id" not in columns:
             self._db.execute("ALTER TABLE deleted ADD COLUMN other_system_id TEXT")
+        if "grouped" not in {row[1] for row in self._db.execute("PRAGMA table_info(results)")}:
+            self._db.execute("ALTER TABLE results ADD COLUMN grouped TEXT")  # group rows' collection (issue 14)
 
     def close(self) -> None:
         with self._lock:
@@ -198,9 +200,10 @@ class Journal:
     # -- results --------------------------------------------------------------------------
     def record_result(self, run_id: str, result: RowResult) -> None:
         error = json.dumps(dataclasses.asdict(result.alma_error)) if result.alma_error else None
-        self._exec("INSERT OR REPLACE INTO results VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        grouped = json.dumps(dataclasses.asdict(result.grouped)) if result.grouped else None
+        self._exec("INSERT OR REPLACE INTO results VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                    (run_id, result.row.number, result.outcome.value, result.details, result.mms_id,
-                    result.portfolio_id, error, result.backup, result.step, result.bib, _now()))
+                    result.portfolio_id, error, result.backup, result.step, result.bib, _now(), grouped))
 
     def forget_result(self, run_id: str, row: int) -> None:
         self._exec("DELETE FROM results WHERE run_id=? AND row_number=?", (run_id, row))
@@ -208,13 +211,14 @@ class Journal:
     def results(self, run_id: str, rows: dict[int, Row]) -> dict[int, RowResult]:
         """Final results already recorded for this run, keyed by row number."""
         found: dict[int, RowResult] = {}
-        for number, outcome, details, mms, pid, error, backup, step, bib in self._exec(
-                "SELECT row_number, outcome, details, mms_id, portfolio_id, alma_error, backup, step, bib "
+        for number, outcome, details, mms, pid, error, backup, step, bib, grouped in self._exec(
+                "SELECT row_number, outcome, details, mms_id, portfolio_id, alma_error, backup, step, bib, grouped "
                 "FROM results WHERE run_id=?", (run_id,)):
             if number not in rows:
                 continue
             info = AlmaErrorInfo(**json.loads(error)) if error else None
-            found[number] = RowResult(rows[number], Outcome(outcome), details, mms, pid, info, backup, step, bib)
+            place = Grouped(**json.loads(grouped)) if grouped else None
+            found[number] = RowResult(rows[number], Outcome(outcome), details, mms, pid, info, backup, step, bib, place)
         return found
 
     # -- evidence across runs -------------------------------------------------------------

@@ -43,6 +43,7 @@ class Action(str, enum.Enum):
     DELETE = "delete"
     RELINK = "relink"
     KEEP = "keep"
+    GROUP = "group"  # move the P2E portfolio into a local collection; the bib stays (CARLI's third scenario)
 
     @classmethod
     def parse(cls, text: object) -> "Action | None":
@@ -129,6 +130,8 @@ FIELDS = (
     "target_mms_id",
     "target_portfolio_id",
     "po_line",
+    "collection",
+    "service",
 )
 ID_FIELDS = ("voyager_bib_id", "mms_id", "portfolio_id", "target_mms_id", "target_portfolio_id")
 FIELD_LABELS = {
@@ -140,6 +143,8 @@ FIELD_LABELS = {
     "target_mms_id": "Target MMS ID",
     "target_portfolio_id": "Target Portfolio ID",
     "po_line": "PO Line",
+    "collection": "Collection",
+    "service": "Service",
 }
 
 
@@ -148,6 +153,10 @@ FIELD_LABELS = {
 # Needs attention sheet. A sheet whose used range leaves fewer free columns cannot be handed back whole.
 EXCEL_MAX_COLUMNS = 16_384
 RESULT_COLUMNS_ADDED = 8
+
+
+# The step a row skipped for its active PO line names (the run sets it; the report's ID sets look for it).
+ACTIVE_ORDER_STEP = "check active PO line"
 
 
 # The most characters of a cell that any message quotes (console, log, email, REJECTED workbook).
@@ -232,6 +241,8 @@ class Row:
     po_line: str | None = None
     bib_handling: BibHandling | None = None
     bib_handling_text: str = ""
+    collection: str | None = None  # group: a local electronic collection's ID or public name
+    service: str | None = None  # group: the collection's e-service (ID or name), when it has several
 
 
 @dataclass
@@ -278,6 +289,23 @@ class RowResult:
     backup: str | None = None
     step: str | None = None
     bib: str | None = None  # what became of the bib: deleted, suppressed, kept
+    grouped: "Grouped | None" = None  # group rows: the collection and service, the old and the new portfolio
+
+
+@dataclass(frozen=True)
+class Grouped:
+    """Where a group row's portfolio went (or would go): for the report's Next steps sheet and ID files.
+
+    ``new_portfolio_id`` is empty in a preview; ``created_collection`` is True on the row whose run
+    created the collection (CREATE_COLLECTIONS=yes).
+    """
+
+    collection_id: str
+    collection_name: str
+    service_id: str
+    old_portfolio_id: str
+    new_portfolio_id: str = ""
+    created_collection: bool = False
 
 
 @dataclass(frozen=True)
@@ -298,6 +326,8 @@ class Task:
     bib_handling: BibHandling = BibHandling.DELETE
     other_system_id: str | None = None  # look the MMS ID up by this (035) when the row has none
     mms_id_source: str = "sheet"  # sheet | rule | other_system_id
+    collection: str | None = None  # group: the local collection's ID or public name
+    service: str | None = None  # group: its e-service's ID or name (needed when it has several)
 
     def keys(self) -> set[str]:
         """The records this task touches; tasks sharing one run one after another."""

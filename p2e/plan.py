@@ -36,4 +36,6 @@ def _task(row: Row, action: Action, settings: Settings) -> Task:
         bib_handling=row.bib_handling or settings.bib_handling,
         other_system_id=other_system_id,
         mms_id_source=source,
+        collection=row.collection if action is Action.GROUP else None,
+        service=row.service if action is Action.GROUP else None,
     )

@@ -9,7 +9,9 @@ something, ``python processor.py restore RESULTS.xlsx``:
 2. re-creates the portfolio on that bib from its saved JSON (``POST /bibs/{mms}/portfolios``);
 3. for a relinked row, points the PO line back at the restored bib and puts the kept
    portfolio's PO line back as it was, then attaches the PO line to the restored portfolio;
-4. reads each write back, and writes a restore results workbook with the new IDs.
+4. for a grouped row (the bib was kept), re-creates the standalone portfolio with its PO line and
+   deletes the portfolio the run made in the collection (``bib=retain``);
+5. reads each write back, and writes a restore results workbook with the new IDs.
 
 It also writes the deleted MMS IDs (and portfolio IDs) as plain lists, in files of at most
 5,000 IDs, for staff who prefer Alma's Manage Deleted Repository. A restore that is run
@@ -94,6 +96,14 @@ class Restorer:
         out = Restored(manifest.get("row") or row, old_mms, old_pid, po_line=manifest.get("po_line") or "")
         bib = (saved.get("bib") or {}).get(old_mms)
         portfolio = (saved.get("portfolio") or {}).get(old_pid)
+        if manifest.get("action") == "group" and portfolio:
+            with self.client.for_row(row):
+                try:
+                    self._restore_group(out, portfolio, manifest)
+                except AlmaError as exc:
+                    out.result = "Failed"
+                    out.details = (out.details + " " if out.details else "") + f"Alma refused: {exc}."
+            return out
         if not bib or not portfolio:
             out.result, out.details = "Failed", f"The backup in {folder} does not hold the bib and the portfolio."
             return out
@@ -160,6 +170,44 @@ class Restorer:
         if not notes:
             out.result = "Already restored"
             out.details = f"Restored earlier as bib {out.new_mms_id} with portfolio {out.new_portfolio_id}."
+            return
+        out.details = "; ".join(notes) + "."
+        out.details = out.details[0].upper() + out.details[1:]
+
+    def _restore_group(self, out: Restored, portfolio: dict, manifest: dict) -> None:
+        """A grouped row: the standalone portfolio again (with its PO line), and the collection's one deleted."""
+        mms, number = out.old_mms_id, out.po_line
+        out.new_mms_id = mms  # group keeps the bib
+        made_in_collection = manifest.get("new_portfolio_id") or ""
+        notes = []
+        key = f"portfolio:{out.old_portfolio_id}"
+        untouched = self.client.get_portfolio_or_none(mms, out.old_portfolio_id) is not None
+        if untouched:
+            out.new_portfolio_id = out.old_portfolio_id
+        else:
+            out.new_portfolio_id = self.ledger.get(key) or ""
+            if not out.new_portfolio_id or self.client.get_portfolio_or_none(mms, out.new_portfolio_id) is None:
+                created = self.client.create_portfolio(mms, portfolio_for_restore(portfolio, mms, number))
+                out.new_portfolio_id = str(created.get("id"))
+                self._remember(key, out.new_portfolio_id)
+                back = self.client.get_portfolio_or_none(mms, out.new_portfolio_id)
+                if back is None or (number and R.po_line_number(back) != number):
+                    raise AlmaError(f"portfolio {out.new_portfolio_id} does not read back as created", code="read-back")
+                notes.append(f"re-created standalone portfolio {out.old_portfolio_id} as {out.new_portfolio_id}"
+                             + (f" with PO line {number}" if number else ""))
+        if made_in_collection and self.client.get_portfolio_or_none(mms, made_in_collection) is not None:
+            self.client.delete_portfolio(mms, made_in_collection, bib="retain")
+            if self.client.get_portfolio_or_none(mms, made_in_collection) is not None:
+                raise AlmaError(f"portfolio {made_in_collection} is still there after its delete", code="read-back")
+            notes.append(f"deleted portfolio {made_in_collection} from collection {manifest.get('collection_id')} "
+                         f"(bib {mms} kept)")
+        if not notes and untouched and not made_in_collection:
+            out.result, out.details = "Nothing to restore", (f"Standalone portfolio {out.old_portfolio_id} is still on "
+                                                             f"bib {mms}, and nothing was made in a collection.")
+            return
+        if not notes:
+            out.result = "Already restored"
+            out.details = f"Restored earlier: standalone portfolio {out.new_portfolio_id} is on bib {mms}."
             return
         out.details = "; ".join(notes) + "."
         out.details = out.details[0].upper() + out.details[1:]

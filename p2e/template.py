@@ -2,7 +2,7 @@
 
 Three sheets:
 
-* **Instructions**: plain English for cataloguers: what delete, relink and keep do in
+* **Instructions**: plain English for cataloguers: what delete, relink, group and keep do in
   Alma (following CARLI's P2E clean-up guide), how to preview, how to read the results.
 * **Actions**: one row per P2E portfolio. Header row frozen, a note on every heading and an
   input message on every column, dropdowns for Action and Bib handling, every ID column
@@ -28,7 +28,7 @@ SETTINGS_SHEET = "Settings"
 INSTRUCTIONS_SHEET = "Instructions"
 LAST_ROW = 1_048_575  # Excel's last row, 0-based: dropdowns and formats cover the whole column
 
-ACTION_CHOICES = ["delete", "relink", "keep"]
+ACTION_CHOICES = ["delete", "relink", "group", "keep"]
 BIB_HANDLING_CHOICES = ["delete", "suppress", "keep"]
 MODE_CHOICES = ["Preview", "Apply", "Suggest"]
 
@@ -55,11 +55,11 @@ COLUMNS: list[tuple[str, str | None, int, str, str, str]] = [
      "Title (for you)",
      "Any text. The processor does not read this column; it comes back unchanged in the results."),
     (FIELD_LABELS["action"], "action", 11,
-     "What to do with this row: delete, relink or keep (choose from the list). "
+     "What to do with this row: delete, relink, group or keep (choose from the list). "
      "An empty Action cell is treated as keep.",
-     "delete, relink or keep",
+     "delete, relink, group or keep",
      "delete: remove the P2E portfolio. relink: move its PO line to the target record, then remove it. "
-     "keep: leave it alone."),
+     "group: move it into the local collection named under Collection. keep: leave it alone."),
     (FIELD_LABELS["bib_handling"], "bib_handling", 13,
      "What happens to the P2E bib record once its portfolio is removed: delete (CARLI's preferred choice), "
      "suppress, or keep. Leave empty for the usual setting.",
@@ -80,6 +80,16 @@ COLUMNS: list[tuple[str, str | None, int, str, str, str]] = [
      "it finds on the P2E record.",
      "PO line (optional)",
      "For relink, optional: e.g. POL-12345. Empty = the PO line found on the P2E record."),
+    (FIELD_LABELS["collection"], "collection", 24,
+     "For group only: the local electronic collection the P2E portfolio moves into, by its ID (starts with 61) "
+     "or its public name. The bib record is kept.",
+     "Collection (group only)",
+     "For group: the local e-collection's ID (starts with 61) or its public name."),
+    (FIELD_LABELS["service"], "service", 18,
+     "For group only, optional: the collection's service (its ID, starts with 62, or its name). Needed only when "
+     "the collection has more than one service.",
+     "Service (group, optional)",
+     "For group, optional: the service's ID (starts with 62) or name. Needed only if the collection has several."),
     ("Notes", None, 40,
      "For you: any notes. The processor does not use them; they come back unchanged in the results.",
      "Notes (for you)",
@@ -96,7 +106,7 @@ INSTRUCTIONS: list[tuple[str, str]] = [
     ("text", "1. Go to the Actions sheet. Put one P2E portfolio on each row: at least its MMS ID (or the Voyager "
              "bib ID), and the portfolio ID if you have it. You can also add your own columns; they come back "
              "unchanged."),
-    ("text", "2. In the Action column choose delete, relink or keep for each row (see below). Or let the processor "
+    ("text", "2. In the Action column choose delete, relink, group or keep for each row (see below). Or let the processor "
              "suggest them: leave every Action empty (or set Mode to Suggest), name the Community Zone collections you "
              "are cleaning up under Collections on the Settings sheet, and put the file in the folder. It comes back "
              "as '<your file> - SUGGESTED <date>.xlsx' with the Action filled in where a match is sure, and a Match "
@@ -116,6 +126,18 @@ INSTRUCTIONS: list[tuple[str, str]] = [
              "record to the record you keep (fill in Target MMS ID: the CZ-linked record), links the PO line to that "
              "record's portfolio (the Acquisition tab), and then removes the P2E portfolio. This is CARLI's 'Relink "
              "Purchase Order Line' steps ('Change Bib Reference', then the portfolio's Acquisition tab, then delete)."),
+    ("heading", "What group does"),
+    ("text", "group is for P2E titles you keep but want to manage together: CARLI's 'Group ILS-migrated P2E "
+             "portfolios into local collections'. Fill in Collection (the local electronic collection's ID or public "
+             "name; Service too if it has several). Alma cannot move an existing portfolio into a collection, so the "
+             "processor makes a new portfolio in the collection for the same bib, carrying over the link, coverage, "
+             "availability, notes and license, moves the PO line to it, and then removes the standalone portfolio. "
+             "The bib record is kept. The results name the old and the new portfolio ID."),
+    ("heading", "Next steps in Alma: linking to the Community Zone"),
+    ("text", "Alma links local portfolios to the Community Zone only in its own screens, one collection at a time "
+             "(CARLI's 'Link ILS-migrated P2E portfolios to CZ but retain ILS-migrated bib records'). When a file "
+             "has group rows, the results workbook has a 'Next steps in Alma' sheet with those steps for each "
+             "collection, and files of IDs beside the results that you can upload as itemized sets."),
     ("heading", "What keep does"),
     ("text", "keep changes nothing in Alma. The row is reported as Kept. A row with an empty Action cell is treated "
              "as keep."),

@@ -7,10 +7,11 @@ rejected whole: nothing is changed in Alma for any of its rows.
 Rules, each with a message written for the person who filled in the sheet:
 
 * the columns the processor needs are there (and, if not, which columns it did find);
-* every action is delete, relink or keep; every bib handling is delete, suppress or keep;
-* a delete or relink row says which record it is about (MMS ID, Portfolio ID, or a
+* every action is delete, relink, group or keep; every bib handling is delete, suppress or keep;
+* a delete, relink or group row says which record it is about (MMS ID, Portfolio ID, or a
   Voyager Bib ID the settings can turn into an MMS ID);
 * a relink row has a target, and the target is not the row's own record;
+* a group row names its collection (an ID Excel did not round, or a public name) and keeps its bib;
 * one portfolio gets one action; a portfolio kept as a relink target is not deleted
   elsewhere; no row repeats another;
 * all Alma IDs end in the same institution code;
@@ -22,15 +23,17 @@ import re
 from collections import Counter
 
 from .config import Settings
-from .ids import institution_suffix, label
+from .ids import display, institution_suffix, label
 from .model import (EXCEL_MAX_COLUMNS, RESULT_COLUMNS_ADDED, Action, BibHandling, Problem, Row, Sheet, column_letter,
                     shorten)
 
 ALMA_ID_FIELDS = ("mms_id", "portfolio_id", "target_mms_id", "target_portfolio_id")
-ACTING = (Action.DELETE, Action.RELINK)
+ACTING = (Action.DELETE, Action.RELINK, Action.GROUP)
+# Collection and service IDs (61..., 62...) have as many digits as MMS IDs: Excel rounds them too.
+_GROUP_ID_FIELDS = ("collection", "service")
 # An Action cell that is not exactly an action word but mentions one ("delete?", "maybe delete",
 # "not delete", "delete (check)") gets its own message: the processor does not guess.
-_DOUBTFUL = re.compile(r"delete|re[\s_-]*link|keep", re.IGNORECASE)
+_DOUBTFUL = re.compile(r"delete|re[\s_-]*link|keep|group", re.IGNORECASE)
 
 
 def validate(sheet: Sheet, settings: Settings) -> list[Problem]:
@@ -91,7 +94,7 @@ class _Checker:
         ):
             self.problems.append(Problem(
                 "Every row is marked keep (or has an empty Action cell), so there is nothing to do: "
-                "write delete or relink in the Action column of the rows to change, and put the file back.",
+                "write delete, relink or group in the Action column of the rows to change, and put the file back.",
                 sheet=sheet.sheet_name, row=sheet.header_row, column=sheet.column_letter("action"),
                 column_name=self.where(None, "action")["column_name"],
             ))
@@ -112,6 +115,15 @@ class _Checker:
                 f"Row {relinks[0].number} asks to relink, but the sheet has no Target MMS ID column "
                 "(the record the PO line moves to): add a column headed Target MMS ID (or Target Portfolio ID) "
                 "and fill it in for every relink row. Columns found: " + self.found_columns() + ".",
+                sheet=self.sheet.sheet_name, row=self.sheet.header_row,
+            ))
+            return False
+        groups = [row for row in self.sheet.rows if row.action is Action.GROUP]
+        if groups and "collection" not in cols:
+            self.problems.append(Problem(
+                f"Row {groups[0].number} asks to group, but the sheet has no Collection column: add a column headed "
+                "Collection and fill in, for every group row, the ID (it starts with 61) or the public name of the "
+                "local electronic collection. Columns found: " + self.found_columns() + ".",
                 sheet=self.sheet.sheet_name, row=self.sheet.header_row,
             ))
             return False
@@ -140,12 +152,12 @@ class _Checker:
     def row_rules(self, row: Row) -> None:
         if row.action is None:
             if _DOUBTFUL.search(row.action_text):
-                self.add(f"The Action cell says '{shorten(row.action_text)}', which is not exactly delete, relink or "
-                         "keep, so the processor will not guess. If this row is to be changed, write just the word "
-                         "(delete or relink); if you are not sure, write keep (or leave the cell empty) and check the "
+                self.add(f"The Action cell says '{shorten(row.action_text)}', which is not exactly delete, relink, "
+                         "group or keep, so the processor will not guess. If this row is to be changed, write just the "
+                         "word (delete, relink or group); if you are not sure, write keep (or leave the cell empty) and check the "
                          "row first.", row, "action")
             else:
-                self.add(f"Unknown action '{shorten(row.action_text)}': write delete, relink or keep.", row, "action")
+                self.add(f"Unknown action '{shorten(row.action_text)}': write delete, relink, group or keep.", row, "action")
         if row.bib_handling is None and row.bib_handling_text and row.action is not Action.KEEP:
             self.add(f"Unknown bib handling '{shorten(row.bib_handling_text)}': write delete, suppress or keep "
                      "(or leave it empty to use the usual setting).", row, "bib_handling")
@@ -173,6 +185,8 @@ class _Checker:
                 self.add(f"This row has a Portfolio ID ({shorten(row.portfolio_id)}) but no MMS ID: Alma finds a "
                          "portfolio through its bib, so fill in the MMS ID of the P2E record (or its Voyager Bib ID).",
                          row, field_name)
+        if row.action is Action.GROUP:
+            self.group_rules(row)
         if row.action is Action.RELINK:
             if row.target_portfolio_id and not row.target_mms_id:
                 if not self.was_flagged(row, "target_mms_id"):
@@ -197,6 +211,24 @@ class _Checker:
         elif row.target_mms_id or row.target_portfolio_id:
             pass  # a target on a delete row is harmless: it is only used by relink
 
+    def group_rules(self, row: Row) -> None:
+        """A group row names its collection, in a form Excel left whole, and keeps its bib."""
+        if not row.collection:
+            self.add("This row says group but has no Collection: fill in the ID (it starts with 61) or the public "
+                     "name of the local electronic collection the portfolio should move into.", row, "collection")
+        for field_name in _GROUP_ID_FIELDS:
+            index = self.sheet.columns.get(field_name)
+            value = row.values[index] if index is not None and index < len(row.values) else None
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) >= 10 ** 15:
+                self.add(f"Excel rounded this {label(field_name)} ID (it now reads {shorten(display(value))}): format "
+                         "the column as Text and paste the ID again, or write the "
+                         f"{'collection' if field_name == 'collection' else 'service'}'s public name instead. Excel "
+                         "keeps only 15 digits of a number.", row, field_name)
+        if row.bib_handling in (BibHandling.DELETE, BibHandling.SUPPRESS):
+            self.add(f"This row says group, which keeps the bib (only the portfolio moves into the collection), but "
+                     f"its Bib handling says {row.bib_handling.value}: clear the Bib handling cell, or write keep.",
+                     row, "bib_handling")
+
     def conflicts(self) -> None:
         """One action per portfolio, no repeated rows, no target that another row deletes."""
         seen: dict[tuple[str, str], Row] = {}
@@ -214,6 +246,9 @@ class _Checker:
             if first.action is not row.action:
                 self.add(f"{what} is marked {row.action.value} here but {first.action.value} in row {first.number}: "
                          "give each portfolio one action (delete one of the two rows).", row, "action")
+            elif row.action is Action.GROUP and (first.collection or "").lower() != (row.collection or "").lower():
+                self.add(f"{what} is grouped into a different collection here than in row {first.number}: a portfolio "
+                         "can go into one collection only; keep the right row and delete the other.", row, "collection")
             elif (first.target_mms_id, first.target_portfolio_id) != (row.target_mms_id, row.target_portfolio_id):
                 self.add(f"{what} is relinked to a different target here than in row {first.number}: "
                          "a portfolio's PO line can move to one record only; keep the right row and delete the other.",
@@ -226,7 +261,8 @@ class _Checker:
         removed_portfolios = {r.portfolio_id: r for r in self.sheet.rows if r.action in ACTING and r.portfolio_id}
         removed_bibs = {
             r.mms_id: r for r in self.sheet.rows
-            if r.action in ACTING and r.mms_id and (r.bib_handling or self.settings.bib_handling) is not BibHandling.RETAIN
+            if r.action in ACTING and r.action is not Action.GROUP and r.mms_id  # group keeps the bib
+            and (r.bib_handling or self.settings.bib_handling) is not BibHandling.RETAIN
         }
         for row in self.sheet.rows:
             if row.action is not Action.RELINK:

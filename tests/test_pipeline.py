@@ -44,10 +44,12 @@ def test_the_demo_prints_a_summary_and_leaves_results_in_the_outbox(tmp_path, ca
     out = capsys.readouterr().out
     assert code == 0
     assert "Processed UIU P2E clean-up demo" in out
-    assert "9 done, 1 kept, 2 skipped" in out
+    assert "10 done, 1 kept, 2 skipped" in out
     assert "9 of the 9 portfolios reported Done are gone from it." in out
+    assert "1 of the 1 grouped portfolios are now in collection 'UIU Local P2E titles'" in out  # the group row
     results = list((tmp_path / "outbox").glob("*- results *.xlsx"))
     assert len(results) == 1
+    assert "Next steps in Alma" in openpyxl.load_workbook(results[0], read_only=True).sheetnames
     rows = results_rows(results[0])
     assert {r["Result"] for r in rows} == {"Done", "Kept", "Skipped"}
     assert all(r["MMS ID"] and r["MMS ID"].startswith("99") for r in rows)

@@ -40,7 +40,7 @@ def test_dropdowns_for_action_and_bib_handling(template):
     ws = openpyxl.load_workbook(template)["Actions"]
     dvs = validations(ws)
     action = dvs[f"{column_of(ws, 'Action')}2:{column_of(ws, 'Action')}1048576"]
-    assert action.type == "list" and action.formula1 == '"delete,relink,keep"'
+    assert action.type == "list" and action.formula1 == '"delete,relink,group,keep"'
     assert action.showErrorMessage and action.showInputMessage
     handling = dvs[f"{column_of(ws, 'Bib handling')}2:{column_of(ws, 'Bib handling')}1048576"]
     assert handling.type == "list" and handling.formula1 == '"delete,suppress,keep"'
@@ -86,8 +86,8 @@ def test_settings_sheet_mode_dropdown(template):
 def test_instructions_explain_actions_preview_and_results(template):
     ws = openpyxl.load_workbook(template)["Instructions"]
     text = "\n".join(str(c.value) for c in ws["A"] if c.value)
-    for words in ("What delete does", "What relink does", "What keep does", "Preview first", "Reading the results",
-                  "Change Bib Reference", "Paste Special > Values"):
+    for words in ("What delete does", "What relink does", "What group does", "What keep does", "Preview first",
+                  "Reading the results", "Change Bib Reference", "Paste Special > Values", "Next steps in Alma"):
         assert words in text
 
 

@@ -54,7 +54,7 @@ def test_relink_without_a_target_column(tmp_path):
 def test_unknown_action_names_the_allowed_values(tmp_path):
     problems = check(tmp_path, [[None, MMS_1, None, "remove", None, None, None],
                                 [None, MMS_2, None, "delete", None, None, None]])
-    assert problems == [Problem("Unknown action 'remove': write delete, relink or keep.",
+    assert problems == [Problem("Unknown action 'remove': write delete, relink, group or keep.",
                                 sheet="P2E", row=2, column="D", column_name="Action")]
 
 
@@ -149,8 +149,8 @@ def test_only_keep_rows(tmp_path):
     problems = check(tmp_path, [[None, MMS_1, None, "keep", None, None, None],
                                 [None, MMS_2, None, None, None, None, None]])
     assert problems == [Problem(
-        "Every row is marked keep (or has an empty Action cell), so there is nothing to do: write delete or relink "
-        "in the Action column of the rows to change, and put the file back.",
+        "Every row is marked keep (or has an empty Action cell), so there is nothing to do: write delete, relink "
+        "or group in the Action column of the rows to change, and put the file back.",
         sheet="P2E", row=1, column="D", column_name="Action")]
 
 

@@ -28,6 +28,10 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "target_portfolio_id": ("targetportfolioid", "czportfolioid", "cztargetportfolioid", "keepportfolioid", "targetpid", "czpid"),
     "po_line": ("poline", "pol", "polinenumber", "polnumber", "polineid", "p2epol", "purchaseorderline"),
     "bib_handling": ("bibhandling", "handlingofbib", "bibrecordhandling", "bibhandlingdeletesuppresskeep"),
+    # group: the local electronic collection (its ID or public name) and, when it has several, its service
+    "collection": ("collection", "collectionid", "localcollection", "ecollection", "electroniccollection",
+                   "collectionname"),
+    "service": ("service", "serviceid", "eservice", "electronicservice"),
 }
 _FIELD_OF = {name: field_name for field_name, names in SYNONYMS.items() for name in names}
 # The identifier columns of a raw P2E report, read only by the suggestion step (p2e/suggest): never required,

@@ -133,6 +133,8 @@ def refuse_hidden_actions(sheet: Sheet, sheet_state: str, column_hidden: Callabl
         "bib_handling": [r for r in writing if r.bib_handling_text and r.bib_handling is not BibHandling.RETAIN],
         "target_mms_id": [r for r in writing if r.action is Action.RELINK and r.target_mms_id],
         "target_portfolio_id": [r for r in writing if r.action is Action.RELINK and r.target_portfolio_id],
+        "collection": [r for r in writing if r.action is Action.GROUP and r.collection],
+        "service": [r for r in writing if r.action is Action.GROUP and r.service],
     }
     for field_name, rows in steering.items():
         index = sheet.columns.get(field_name)
@@ -179,6 +181,11 @@ def make_row(raw: RawRow, width: int, sheet: Sheet, columns: dict[str, int], hea
     index = columns.get("po_line")
     if index is not None and not blank(values[index]):
         row.po_line = text_of(values[index]).replace("\u00a0", " ").strip() or None
+
+    for name in ("collection", "service"):  # group: an ID or a public name, as text (validate checks rounding)
+        index = columns.get(name)
+        if index is not None and not blank(values[index]):
+            setattr(row, name, " ".join(text_of(values[index]).replace("\u00a0", " ").split()) or None)
 
     acts = row.action is not Action.KEEP
     for name in ID_FIELDS:

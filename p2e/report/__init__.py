@@ -4,6 +4,8 @@
     results.py        the results workbook: Summary, Results, Needs attention
     rejection.py      the rejection workbook: every problem, by sheet, row and column
     restore_books.py  a restore's workbook and ID lists; reading back a results workbook we wrote
+    next_steps.py     the Next steps in Alma sheet (group rows: linking collections to the Community Zone)
+    id_sets.py        set-ready ID files beside the results (Portfolio ID / MMS ID) for rows that need a person
 
 >>> from p2e.report import write_results, write_rejection   # doctest: +SKIP
 """

@@ -14,6 +14,8 @@ from datetime import datetime
 from pathlib import Path
 
 from ..model import EXCEL_MAX_COLUMNS, Action, Outcome, RowResult, Sheet
+from .id_sets import plan_id_sets, write_id_sets
+from .next_steps import write_next_steps
 from .workbook import OUTCOME_COLOURS, RESULT_COLUMNS, formats, new_workbook, write_cell
 
 
@@ -40,18 +42,23 @@ def counts(results: list[RowResult]) -> Counter:
 
 
 def write_results(path: Path, sheet: Sheet, results: list[RowResult], info: RunInfo) -> Path:
-    """Write the results workbook to ``path`` (use :func:`unique_path` to choose it)."""
+    """Write the results workbook to ``path`` (use :func:`unique_path` to choose it), and beside it the
+    set-ready ID files of the rows that need a person (:mod:`p2e.report.id_sets`)."""
     workbook = new_workbook(path)
+    by_row = {r.row.number: r for r in results}
+    ordered = [by_row[row.number] for row in sheet.rows if row.number in by_row]
+    id_sets = plan_id_sets(path, ordered)
     try:
         fmt = formats(workbook)
-        by_row = {r.row.number: r for r in results}
-        ordered = [by_row[row.number] for row in sheet.rows if row.number in by_row]
         _summary_sheet(workbook, fmt, ordered, info)
         _results_sheet(workbook, fmt, "Results", sheet, ordered)
         attention = [r for r in ordered if r.outcome.needs_attention]
         _results_sheet(workbook, fmt, "Needs attention", sheet, attention, compact=True)
+        to_link = [s.path.name for s in id_sets if s.kind == "groups to link" and s.path and s.header == "Portfolio ID"]
+        write_next_steps(workbook, fmt, ordered, to_link[0] if to_link else "")
     finally:
         workbook.close()
+    write_id_sets(id_sets)
     return path
 
 
@@ -82,6 +89,10 @@ def _summary_sheet(workbook, fmt: dict, results: list[RowResult], info: RunInfo)
         times = info.attempts - 1
         facts.insert(5, ("Interrupted", f"Interrupted and resumed {times} time{'s' if times != 1 else ''}; "
                                         "the time taken and the Alma API calls count every attempt."))
+    created = {(g.collection_id, g.collection_name) for g in (r.grouped for r in results) if g and g.created_collection}
+    if created:  # CREATE_COLLECTIONS=yes made these (once per run)
+        facts.append(("Collections created", "; ".join(f"'{name}' ({cid}), with one service (CREATE_COLLECTIONS=yes)"
+                                                       for cid, name in sorted(created))))
     if info.note:
         facts.append(("Note", info.note))
     for i, (label, value) in enumerate(facts, start=2):

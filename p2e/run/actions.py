@@ -1,4 +1,4 @@
-"""delete, relink and keep: what CARLI's guide tells staff to do by hand, one row at a time.
+"""delete, relink and keep (and group, in :mod:`p2e.run.group`): CARLI's guide, one row at a time.
 
 Each action is a short sequence of checks (:mod:`p2e.run.checks`) and steps
 (:mod:`p2e.run.steps`) in the order the guide gives:
@@ -23,6 +23,7 @@ from ..model import Action, Outcome, RowResult, Task
 from . import checks, steps
 from . import outcomes as say
 from .context import Job, PendingDelete, RowInterrupted, RunContext
+from .group import group
 from .outcomes import RowStopped
 
 
@@ -37,13 +38,15 @@ def run_task(ctx: RunContext, task: Task) -> RowResult | PendingDelete:
             if task.action is Action.KEEP:
                 return keep(task)
             job = steps.resolve(ctx, task)
+            if task.action is Action.GROUP:
+                return group(ctx, job)
             return delete(ctx, job) if task.action is Action.DELETE else relink(ctx, job)
         except RowStopped as stop:
             mms_id = stop.mms_id or (job.mms_id if job else task.mms_id)
             portfolio_id = stop.portfolio_id or (job.portfolio_id if job else task.portfolio_id)
             s = stop.stop
             return RowResult(task.row, s.outcome, s.details, mms_id=mms_id, portfolio_id=portfolio_id,
-                             alma_error=s.alma_error, backup=s.backup, step=s.step)
+                             alma_error=s.alma_error, backup=s.backup, step=s.step, grouped=stop.grouped)
         except AlmaError as exc:
             mms_id, portfolio_id = (job.mms_id, job.portfolio_id) if job else (task.mms_id, task.portfolio_id)
             if stops_the_run(exc):  # the daily allowance, an outage, a refused key: the engine stops every row alike

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from ..alma.client import AlmaClient
 from ..alma.errors import AlmaError
@@ -22,7 +22,16 @@ from ..config import Settings
 from ..journal import Journal
 from ..model import Action, BibHandling, Row, Task
 
+if TYPE_CHECKING:
+    from .local_collections import CollectionFinder
+
 BIB_EXPAND = "p_avail,e_avail"
+
+
+def _collection_finder() -> "CollectionFinder":
+    from .local_collections import CollectionFinder  # it needs this module's types: imported when a run starts
+
+    return CollectionFinder()
 
 
 @dataclass
@@ -37,6 +46,7 @@ class RunContext:
     preview: bool = False
     fence: Callable[[], None] = lambda: None  # raises LockLost when this process no longer holds the inbox
     bibs: dict[str, dict | None] = field(default_factory=dict)
+    collections: "CollectionFinder" = field(default_factory=_collection_finder)  # group rows' collections, once a run
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def bib(self, mms_id: str) -> dict | None:

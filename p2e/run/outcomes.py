@@ -2,7 +2,8 @@
 
 A check or a write that ends a row raises :class:`RowStopped` with a :class:`Stop` (the Result,
 the Details and what else the results workbook shows); the other functions give the Details of
-rows that end normally. Tests name these functions instead of copying their words.
+rows that end normally. Tests name these functions instead of copying their words. The group
+action's messages are in :mod:`p2e.run.group_outcomes` (one file would pass 400 lines).
 
 >>> no_bib("991234").details
 'There is no bib with MMS ID 991234 in Alma. Check the MMS ID (it may have been deleted or merged). Nothing was changed.'
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 
 from ..alma import records as R
 from ..alma.errors import AlmaErrorInfo
-from ..model import BibHandling, Outcome
+from ..model import ACTIVE_ORDER_STEP, BibHandling, Grouped, Outcome
 
 
 @dataclass(frozen=True)
@@ -32,14 +33,17 @@ class Stop:
 class RowStopped(Exception):
     """Ends a row early with a result (a failed check, an Alma refusal).
 
-    ``mms_id`` and ``portfolio_id`` name the records when the row itself did not (found in the journal).
+    ``mms_id`` and ``portfolio_id`` name the records when the row itself did not (found in the journal);
+    ``grouped`` says where a group row was going (a collection it created is reported even if the row stopped).
     """
 
-    def __init__(self, stop: Stop, *, mms_id: str | None = None, portfolio_id: str | None = None):
+    def __init__(self, stop: Stop, *, mms_id: str | None = None, portfolio_id: str | None = None,
+                 grouped: Grouped | None = None):
         super().__init__(stop.details)
         self.stop = stop
         self.mms_id = mms_id
         self.portfolio_id = portfolio_id
+        self.grouped = grouped
 
 
 NOTHING = "Nothing was changed."
@@ -132,7 +136,7 @@ def active_po_line(pid: str, number: str, status: str) -> Stop:
     return Stop(Outcome.SKIPPED, f"Portfolio {pid} is linked to active PO line {number} "
                                  f"({status.lower() or 'open'}), so it was skipped, as Alma's Delete Portfolios job "
                                  "does. To keep the order, mark this row relink with the Target MMS ID of the "
-                                 "record you keep. Nothing was changed.")
+                                 "record you keep. Nothing was changed.", step=ACTIVE_ORDER_STEP)
 
 
 # --- the record staff keep ------------------------------------------------------------------

@@ -42,7 +42,7 @@ def test_long_cells_are_quoted_short_and_the_advice_is_kept(tmp_path):
     for problem in problems:
         assert len(str(problem)) < 500, str(problem)[:300]
     assert any(p.message.startswith("Unknown action 'please please") and p.message.endswith(
-        "characters)': write delete, relink or keep.") for p in problems)
+        "characters)': write delete, relink, group or keep.") for p in problems)
     assert any(p.message.endswith("for example 9917042712205899.") for p in problems)
     target = write_rejection(tmp_path / "REJECTED.xlsx", path.name, problems, datetime(2026, 11, 30, 9, 0))
     ws = openpyxl.load_workbook(target).active

@@ -258,8 +258,8 @@ def test_doubtful_action_words_are_refused_with_the_row_named(tmp_path, typed):
     problem = problems[0]
     assert (problem.sheet, problem.row, problem.column) == ("P2E", 3, "B")
     assert problem.message == (
-        f"The Action cell says '{typed.strip()}', which is not exactly delete, relink or keep, so the processor "
-        "will not guess. If this row is to be changed, write just the word (delete or relink); if you are not "
+        f"The Action cell says '{typed.strip()}', which is not exactly delete, relink, group or keep, so the "
+        "processor will not guess. If this row is to be changed, write just the word (delete, relink or group); if you are not "
         "sure, write keep (or leave the cell empty) and check the row first.")
 
 
@@ -275,4 +275,4 @@ def test_exact_words_any_case_and_spacing_still_count(tmp_path, typed, expected)
 def test_an_unrelated_word_keeps_the_plain_unknown_message(tmp_path):
     path = workbook(tmp_path, [["MMS ID", "Action"], [MMS_1, "remove"]])
     problems = validate(read_workbook(path), Settings())
-    assert [p.message for p in problems] == ["Unknown action 'remove': write delete, relink or keep."]
+    assert [p.message for p in problems] == ["Unknown action 'remove': write delete, relink, group or keep."]
