@@ -125,8 +125,3 @@ def write_raw_report(rows: list[dict], path: Path) -> Path:
     finally:
         workbook.close()
     return path
-=======
-    print(f"{len(in_place)} of the {len(grouped)} grouped portfolios are now in collection '{GROUP_COLLECTION}' "
-          f"(bib {grouped_mms} kept, standalone portfolio {grouped_pid} gone).", file=stream)
-    return 1 if still_there or len(in_place) != len(grouped) else outcome.exit_code
->>>>>>> s16-group
