@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 from xml.etree import ElementTree
+from xml.parsers import expat
 
 from ..model import Problem
 
@@ -105,7 +106,7 @@ def plain_refusals(name: str) -> Iterator[None]:
         raise reject("run_too_long", name=name) from None
     except (zipfile.BadZipFile, EOFError, zlib.error):
         raise reject("truncated", name=name) from None
-    except ElementTree.ParseError:
+    except (ElementTree.ParseError, expat.ExpatError):
         raise reject("damaged", name=name) from None
     except DefusedXmlException:
         raise reject("unsafe", name=name) from None
