@@ -1,7 +1,7 @@
 """The entry point, :func:`read_workbook`: one staff file in, one :class:`~p2e.model.Sheet` out.
 
 Whatever the file turns out to be (:mod:`p2e.intake.sniff`), it is read as a workbook
-(:mod:`p2e.intake.xlsx`), an OpenDocument spreadsheet (:mod:`p2e.intake.ods`) or a CSV file
+(:mod:`p2e.intake.xlsx`), an old Excel workbook (:mod:`p2e.intake.xls`), an OpenDocument spreadsheet (:mod:`p2e.intake.ods`) or a CSV file
 (:mod:`p2e.intake.csv_reader`), or refused with one plain :class:`~p2e.intake.messages.FileRejected`.
 Nothing else escapes.
 """
@@ -13,7 +13,7 @@ import warnings
 from pathlib import Path
 
 from ..model import Sheet, shorten
-from . import csv_reader, ods, xlsx
+from . import csv_reader, ods, xls, xlsx
 from .messages import FileRejected, reject
 from .sniff import sniff
 
@@ -21,7 +21,7 @@ log = logging.getLogger("p2e.intake")
 
 
 def read_workbook(path: Path, *, max_file_mb: float = 50.0) -> Sheet:
-    """Read the action sheet of a staff workbook (``.xlsx``, ``.xlsm``, ``.ods`` or ``.csv``).
+    """Read the action sheet of a staff workbook (``.xlsx``, ``.xlsm``, ``.xls``, ``.ods`` or ``.csv``).
 
     Raises :class:`FileRejected` when the file cannot be read at all; cell-level
     problems (a rounded ID, a date in an ID column) go to ``sheet.problems``.
@@ -39,6 +39,8 @@ def read_workbook(path: Path, *, max_file_mb: float = 50.0) -> Sheet:
                 return csv_reader.read_csv(path)
             if kind == "ods":
                 return ods.read_ods(path, max_file_mb)
+            if kind == "xls":
+                return xls.read_xls(path)
             return xlsx.read_xlsx(path, max_file_mb)
     except FileRejected:
         raise
