@@ -11,6 +11,7 @@ Alma is refused with the place named.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -168,13 +169,13 @@ def make_row(raw: RawRow, width: int, sheet: Sheet, columns: dict[str, int], hea
     if index is not None:
         row.action_text = text_of(values[index])
         if row.action_text:
-            row.action = parse_action(row.action_text)
+            row.action = _action_of(row.action_text)
         else:
             row.action = Action.KEEP  # an unmarked row is left alone
     index = columns.get("bib_handling")
     if index is not None:
         row.bib_handling_text = text_of(values[index])
-        row.bib_handling = BibHandling.parse(_letters_and_spaces(row.bib_handling_text)) if row.bib_handling_text else None
+        row.bib_handling = _bib_handling_of(row.bib_handling_text) if row.bib_handling_text else None
     index = columns.get("po_line")
     if index is not None and not blank(values[index]):
         row.po_line = text_of(values[index]).replace("\u00a0", " ").strip() or None
@@ -192,6 +193,17 @@ def make_row(raw: RawRow, width: int, sheet: Sheet, columns: dict[str, int], hea
             sheet.problems.append(Problem(message, sheet=sheet.sheet_name, row=raw.number,
                                           column=column_letter(index), column_name=headers[index]))
     return row
+
+
+@lru_cache(maxsize=256)
+def _action_of(text: str) -> Action | None:
+    """parse_action, remembered: a sheet's Action column holds the same few words on every row."""
+    return parse_action(text)
+
+
+@lru_cache(maxsize=256)
+def _bib_handling_of(text: str) -> BibHandling | None:
+    return BibHandling.parse(_letters_and_spaces(text))
 
 
 def _letters_and_spaces(text: str) -> str:
