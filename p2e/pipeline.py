@@ -32,7 +32,7 @@ from .names import results_name, safe_file_name, unique_path
 from .notify.waiting import forget_told
 from .plan import plan
 from .progress import Progress
-from .report import RunInfo, write_rejection, write_results
+from .report import OriginalCells, RunInfo, write_rejection, write_results
 from .run import DAILY, KEY, OUTAGE, RunContext, run_tasks
 from .validate import validate
 
@@ -185,6 +185,7 @@ def process_file(path: Path, settings: Settings, *, preview: bool | None = None,
     sheet, problems = check_file(path, settings)
     if sheet is None or problems:
         return reject(path, settings, problems, sheet.email_to if sheet else None)
+    cells = OriginalCells.take(sheet.rows)  # the staff's cells, compressed until the results are written
     mode = choose_mode(path, sheet.mode, preview)
     settings.require_alma()
     started = datetime.now()
@@ -264,7 +265,7 @@ def process_file(path: Path, settings: Settings, *, preview: bool | None = None,
         info = RunInfo(path.name, "Preview" if mode is Mode.PREVIEW else "Apply", settings.alma_description(),
                        started, finished, run.run_id, client.stats.calls, note,
                        attempts=attempts, total_calls=total_calls, total_seconds=total_seconds)
-        outcome.results_path = write_results(target, sheet, results, info)
+        outcome.results_path = write_results(target, sheet, results, info, cells)
         if outcome.status is FileStatus.WAITING:
             _write_waiting(waiting_file, outcome)
         else:

@@ -1,0 +1,63 @@
+"""The staff's own cells are not held as Python objects while rows run, and still come back exactly."""
+from __future__ import annotations
+
+import datetime
+
+import openpyxl
+
+import p2e.pipeline
+from p2e.intake import read_workbook
+from p2e.model import Row
+from p2e.pipeline import process_file
+from p2e.report import OriginalCells
+from p2e.report.originals import BLOCK_ROWS
+
+CELLS = ["9917042712205899", 9917042712205899, 12.5, True, None, datetime.datetime(2024, 3, 15, 9, 30),
+         datetime.date(2024, 3, 15), datetime.time(9, 30), "=not a formula", "naïve ✓"]
+
+
+def test_cells_taken_come_back_exactly_with_their_types():
+    rows = [Row(number, [f"row {number}"] + CELLS[number % len(CELLS):]) for number in range(2, 2 + 2 * BLOCK_ROWS + 7)]
+    expected = {row.number: list(row.values) for row in rows}
+    cells = OriginalCells.take(rows)
+    assert all(row.values == [] for row in rows)
+    for row in rows + rows[:3]:  # in order, then again from the start (the Needs attention sheet)
+        got = cells.values(row)
+        assert got == expected[row.number]
+        assert [type(v) for v in got] == [type(v) for v in expected[row.number]]
+    assert cells.values(Row(99999, ["never taken"])) == ["never taken"]
+
+
+def test_rows_out_of_sheet_order_are_refused():
+    try:
+        OriginalCells.take([Row(3, []), Row(2, [])])
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("rows out of order were taken")
+
+
+def test_the_rows_run_without_their_cells_and_the_results_hand_every_cell_back(start_sandbox, settings_for,
+                                                                               workbook_for, monkeypatch):
+    sb, library = start_sandbox(rows=30)
+    workbook = workbook_for(library)
+    held_while_running: list[list] = []
+    real_run_tasks = p2e.pipeline.run_tasks
+
+    def spy(ctx, todo, **kw):
+        held_while_running.extend(task.row.values for task in todo)
+        return real_run_tasks(ctx, todo, **kw)
+
+    monkeypatch.setattr(p2e.pipeline, "run_tasks", spy)
+    outcome = process_file(workbook, settings_for(sb), stream=None)
+
+    assert len(held_while_running) == len(library.rows) and all(v == [] for v in held_while_running)
+    staff = read_workbook(workbook)
+    results = openpyxl.load_workbook(outcome.results_path, read_only=True)["Results"]
+    width = len(staff.headers)
+    got = [list(r)[:width] for r in results.iter_rows(min_row=2, values_only=True)]
+    assert len(got) == len(staff.rows)
+    for row, cells in zip(staff.rows, got):
+        want = row.values + [None] * (width - len(row.values))
+        assert cells == [None if v == "" else v for v in want]
+        assert [type(v) for v in cells] == [type(None) if v in (None, "") else type(v) for v in want]
