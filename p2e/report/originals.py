@@ -37,10 +37,13 @@ class OriginalCells:
 
     @classmethod
     def take(cls, rows: Sequence[Row]) -> "OriginalCells":
-        """Move the ``values`` of ``rows`` in here (each row's ``values`` is left empty)."""
+        """Move the ``values`` of ``rows`` in here (each row's ``values`` is left empty).
+
+        Rows come in sheet order; when they do not (a hand-made file may number rows out of order,
+        or twice), they keep their own cells and nothing is taken."""
         cells = cls()
         if any(a.number >= b.number for a, b in zip(rows, rows[1:])):
-            raise ValueError("rows must come in sheet order")
+            return cells  # rows out of order or numbered twice (a hand-made file): each keeps its own cells
         for start in range(0, len(rows), BLOCK_ROWS):
             block = rows[start:start + BLOCK_ROWS]
             cells.blocks.append(zlib.compress(pickle.dumps([row.values for row in block], pickle.HIGHEST_PROTOCOL), 1))
