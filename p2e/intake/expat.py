@@ -4,9 +4,10 @@ and :func:`feed`.
 The sheet data and shared strings are most of a workbook's bytes. Building an element (and a
 pull event) for each of a 100,000-row sheet's millions of elements took most of intake's time, so
 these two parts are read with the standard library's expat parser directly (``xml.parsers.expat``,
-public API), with only the handlers a reader needs. It is made safe as defusedxml makes it: any
-entity declaration or external reference raises defusedxml's own exceptions (a workbook is refused
-as unsafe), so no entity can expand; an undeclared entity is a syntax error.
+public API), with only the handlers a reader needs. It is made safe as defusedxml makes its expat
+parsers safe, by the same handlers: any entity declaration or external reference raises
+:class:`UnsafeXml` (the workbook is refused as unsafe), so no entity can expand; an undeclared
+entity is a syntax error. (It does not depend on defusedxml's version.)
 
 >>> seen = []
 >>> parser = safe_parser()
@@ -22,8 +23,6 @@ from __future__ import annotations
 from typing import IO, Any, Callable, Iterator
 from xml.parsers import expat
 
-from defusedxml.common import EntitiesForbidden, ExternalReferenceForbidden
-
 from . import limits
 from .xmlstream import RunTooLong
 
@@ -31,18 +30,16 @@ CHUNK = 1 << 16
 ExpatError = expat.ExpatError
 
 
-def _no_entities(name: str, _is_parameter: Any, value: str | None, base: str | None, sysid: str | None,
-                 pubid: str | None, notation: str | None = None) -> None:
-    raise EntitiesForbidden(name, value, base, sysid, pubid, notation)
+class UnsafeXml(Exception):
+    """The XML declares an entity or refers to an external one: Excel never writes either."""
 
 
-def _no_unparsed_entities(name: str, base: str | None, sysid: str | None, pubid: str | None,
-                          notation: str | None) -> None:
-    raise EntitiesForbidden(name, None, base, sysid, pubid, notation)
+def _no_entities(name: str, *_details: Any) -> None:
+    raise UnsafeXml(f"entity declaration {name!r}")
 
 
-def _no_external_references(context: str, base: str | None, sysid: str | None, pubid: str | None) -> int:
-    raise ExternalReferenceForbidden(context, base, sysid, pubid)
+def _no_external_references(context: str, *_details: Any) -> int:
+    raise UnsafeXml(f"external reference {context!r}")
 
 
 def safe_parser(names: dict[str, str] | None = None) -> Any:
@@ -53,7 +50,7 @@ def safe_parser(names: dict[str, str] | None = None) -> Any:
     parser.buffer_size = CHUNK
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     parser.EntityDeclHandler = _no_entities
-    parser.UnparsedEntityDeclHandler = _no_unparsed_entities
+    parser.UnparsedEntityDeclHandler = _no_entities
     parser.ExternalEntityRefHandler = _no_external_references
     return parser
 

@@ -98,6 +98,7 @@ def plain_refusals(name: str) -> Iterator[None]:
     """Reading a workbook package: a cut-short, damaged or unsafe one is refused in plain words, never a traceback."""
     from defusedxml import DefusedXmlException
 
+    from .expat import UnsafeXml
     from .xmlstream import RunTooLong
 
     try:
@@ -108,5 +109,5 @@ def plain_refusals(name: str) -> Iterator[None]:
         raise reject("truncated", name=name) from None
     except (ElementTree.ParseError, expat.ExpatError):
         raise reject("damaged", name=name) from None
-    except DefusedXmlException:
+    except (DefusedXmlException, UnsafeXml):
         raise reject("unsafe", name=name) from None
