@@ -32,7 +32,7 @@ from .names import results_name, safe_file_name, unique_path
 from .notify.waiting import forget_told
 from .plan import plan
 from .progress import Progress
-from .report import OriginalCells, RunInfo, write_rejection, write_results
+from .report import RunInfo, write_rejection, write_results
 from .run import DAILY, KEY, OUTAGE, RunContext, run_tasks
 from .validate import validate
 
@@ -165,7 +165,7 @@ def reject(path: Path, settings: Settings, problems: list[Problem], email_to: li
 def check_file(path: Path, settings: Settings):
     """Intake and validation only: (sheet, problems). No network."""
     try:
-        sheet = read_workbook(path, max_file_mb=settings.max_file_mb)
+        sheet = read_workbook(path, max_file_mb=settings.max_file_mb, compact=True)  # cells kept compressed
     except FileRejected as exc:
         return None, list(exc.problems)
     return sheet, validate(sheet, settings)
@@ -185,7 +185,6 @@ def process_file(path: Path, settings: Settings, *, preview: bool | None = None,
     sheet, problems = check_file(path, settings)
     if sheet is None or problems:
         return reject(path, settings, problems, sheet.email_to if sheet else None)
-    cells = OriginalCells.take(sheet.rows)  # the staff's cells, compressed until the results are written
     mode = choose_mode(path, sheet.mode, preview)
     settings.require_alma()
     started = datetime.now()
@@ -265,7 +264,7 @@ def process_file(path: Path, settings: Settings, *, preview: bool | None = None,
         info = RunInfo(path.name, "Preview" if mode is Mode.PREVIEW else "Apply", settings.alma_description(),
                        started, finished, run.run_id, client.stats.calls, note,
                        attempts=attempts, total_calls=total_calls, total_seconds=total_seconds)
-        outcome.results_path = write_results(target, sheet, results, info, cells)
+        outcome.results_path = write_results(target, sheet, results, info)
         if outcome.status is FileStatus.WAITING:
             _write_waiting(waiting_file, outcome)
         else:

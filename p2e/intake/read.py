@@ -14,19 +14,25 @@ from pathlib import Path
 
 from ..model import Sheet, shorten
 from . import csv_reader, ods, xls, xlsx
+from . import rows as rows_module
 from .messages import FileRejected, reject
 from .sniff import sniff
 
 log = logging.getLogger("p2e.intake")
 
 
-def read_workbook(path: Path, *, max_file_mb: float = 50.0) -> Sheet:
+def read_workbook(path: Path, *, max_file_mb: float = 50.0, compact: bool = False) -> Sheet:
     """Read the action sheet of a staff workbook (``.xlsx``, ``.xlsm``, ``.xls``, ``.ods`` or ``.csv``).
 
     Raises :class:`FileRejected` when the file cannot be read at all; cell-level
     problems (a rounded ID, a date in an ID column) go to ``sheet.problems``.
+
+    With ``compact`` (the pipeline's reading) each row's original cells are kept compressed as soon as
+    the row is made (:mod:`p2e.intake.originals`): ``row.values`` is empty, and
+    ``sheet.values_of(row)`` gives them.
     """
     path = Path(path)
+    token = rows_module.COMPACT.set(compact)
     # Intake builds hundreds of thousands of small objects and no cycles: the cyclic garbage
     # collector would rescan them all again and again (a 100,000-row file took half as long again).
     gc_was_enabled = gc.isenabled()
@@ -51,5 +57,6 @@ def read_workbook(path: Path, *, max_file_mb: float = 50.0) -> Sheet:
         log.debug("could not read %s", path, exc_info=True)
         raise reject("unreadable", name=path.name) from None
     finally:
+        rows_module.COMPACT.reset(token)
         if gc_was_enabled:
             gc.enable()

@@ -2,17 +2,15 @@
 
     workbook.py       what every workbook we write shares: text stays text, rows stream to disk
     results.py        the results workbook: Summary, Results, Needs attention
-    originals.py      the staff's own cells, kept compressed from validation until the results are written
     rejection.py      the rejection workbook: every problem, by sheet, row and column
     restore_books.py  a restore's workbook and ID lists; reading back a results workbook we wrote
 
 >>> from p2e.report import write_results, write_rejection   # doctest: +SKIP
 """
-from .originals import OriginalCells
 from .rejection import write_rejection
 from .restore_books import read_results, read_summary, write_id_lists, write_restore_results
 from .results import RunInfo, counts, write_results
 from .workbook import RESULT_COLUMNS
 
-__all__ = ["OriginalCells", "RESULT_COLUMNS", "RunInfo", "counts", "read_results", "read_summary", "write_id_lists",
+__all__ = ["RESULT_COLUMNS", "RunInfo", "counts", "read_results", "read_summary", "write_id_lists",
            "write_rejection", "write_restore_results", "write_results"]

@@ -14,7 +14,6 @@ from datetime import datetime
 from pathlib import Path
 
 from ..model import EXCEL_MAX_COLUMNS, Action, Outcome, RowResult, Sheet
-from .originals import OriginalCells
 from .workbook import OUTCOME_COLOURS, RESULT_COLUMNS, formats, new_workbook, write_cell
 
 
@@ -40,23 +39,17 @@ def counts(results: list[RowResult]) -> Counter:
     return Counter(r.outcome for r in results)
 
 
-def write_results(path: Path, sheet: Sheet, results: list[RowResult], info: RunInfo,
-                  cells: OriginalCells | None = None) -> Path:
-    """Write the results workbook to ``path`` (use :func:`unique_path` to choose it).
-
-    The staff's own cells come from ``cells`` where the pipeline moved them there (see
-    :mod:`p2e.report.originals`), else from each row's ``values``."""
-    if cells is None:
-        cells = OriginalCells()
+def write_results(path: Path, sheet: Sheet, results: list[RowResult], info: RunInfo) -> Path:
+    """Write the results workbook to ``path`` (use :func:`unique_path` to choose it)."""
     workbook = new_workbook(path)
     try:
         fmt = formats(workbook)
         by_row = {r.row.number: r for r in results}
         ordered = [by_row[row.number] for row in sheet.rows if row.number in by_row]
         _summary_sheet(workbook, fmt, ordered, info)
-        _results_sheet(workbook, fmt, "Results", sheet, ordered, cells)
+        _results_sheet(workbook, fmt, "Results", sheet, ordered)
         attention = [r for r in ordered if r.outcome.needs_attention]
-        _results_sheet(workbook, fmt, "Needs attention", sheet, attention, cells, compact=True)
+        _results_sheet(workbook, fmt, "Needs attention", sheet, attention, compact=True)
     finally:
         workbook.close()
     return path
@@ -131,8 +124,7 @@ def _summary_sheet(workbook, fmt: dict, results: list[RowResult], info: RunInfo)
         ws.insert_chart(total_row + 4, 0, chart, {"x_scale": 1.2, "y_scale": 1.0})
 
 
-def _results_sheet(workbook, fmt: dict, name: str, sheet: Sheet, results: list[RowResult], cells: OriginalCells,
-                   compact: bool = False) -> None:
+def _results_sheet(workbook, fmt: dict, name: str, sheet: Sheet, results: list[RowResult], compact: bool = False) -> None:
     ws = workbook.add_worksheet(name)
     originals = list(sheet.headers)
     if compact:
@@ -159,7 +151,7 @@ def _results_sheet(workbook, fmt: dict, name: str, sheet: Sheet, results: list[R
     for i, result in enumerate(results, start=1):
         if compact:
             ws.write_number(i, 0, result.row.number)
-        for j, value in enumerate(cells.values(result.row)[: len(originals)]):
+        for j, value in enumerate(sheet.values_of(result.row)[: len(originals)]):  # the staff's cells, streamed
             write_cell(ws, i, first + j, value, fmt)
         ws.write_string(i, extra, result.outcome.value, fmt[result.outcome])
         ws.write_string(i, extra + 1, result.details, fmt["wrap"])

@@ -1,4 +1,5 @@
-"""The staff's own cells are not held as Python objects while rows run, and still come back exactly."""
+"""The staff's own cells are kept compressed from intake on (the pipeline's reading), and still come back
+exactly: in the results workbook, with their types."""
 from __future__ import annotations
 
 import datetime
@@ -7,10 +8,9 @@ import openpyxl
 
 import p2e.pipeline
 from p2e.intake import read_workbook
+from p2e.intake.originals import BLOCK_ROWS, OriginalCells
 from p2e.model import Row
 from p2e.pipeline import process_file
-from p2e.report import OriginalCells
-from p2e.report.originals import BLOCK_ROWS
 
 CELLS = ["9917042712205899", 9917042712205899, 12.5, True, None, datetime.datetime(2024, 3, 15, 9, 30),
          datetime.date(2024, 3, 15), datetime.time(9, 30), "=not a formula", "naïve ✓"]
@@ -19,7 +19,11 @@ CELLS = ["9917042712205899", 9917042712205899, 12.5, True, None, datetime.dateti
 def test_cells_taken_come_back_exactly_with_their_types():
     rows = [Row(number, [f"row {number}"] + CELLS[number % len(CELLS):]) for number in range(2, 2 + 2 * BLOCK_ROWS + 7)]
     expected = {row.number: list(row.values) for row in rows}
-    cells = OriginalCells.take(rows)
+    cells = OriginalCells()
+    for row in rows:
+        cells.take(row)
+    assert cells.values(rows[-1]) == expected[rows[-1].number]  # still in the block being filled
+    cells.finish()
     assert all(row.values == [] for row in rows)
     for row in rows + rows[:3]:  # in order, then again from the start (the Needs attention sheet)
         got = cells.values(row)
@@ -29,9 +33,25 @@ def test_cells_taken_come_back_exactly_with_their_types():
 
 
 def test_rows_out_of_sheet_order_or_numbered_twice_keep_their_own_cells():
-    for rows in ([Row(3, ["three"]), Row(2, ["two"])], [Row(2, ["first"]), Row(2, ["second"])]):
-        cells = OriginalCells.take(rows)
-        assert [cells.values(row) for row in rows] == [row.values for row in rows] and rows[0].values != []
+    rows = [Row(2, ["two"]), Row(5, ["five"]), Row(3, ["three"]), Row(5, ["five again"])]
+    cells = OriginalCells()
+    for row in rows:
+        cells.take(row)
+    cells.finish()
+    assert [cells.values(row) for row in rows] == [["two"], ["five"], ["three"], ["five again"]]
+    assert [row.values for row in rows] == [[], [], ["three"], ["five again"]]
+
+
+def test_a_compact_reading_keeps_no_cells_in_the_rows_and_gives_them_back(workbook_for):
+    from p2e.sandbox import generate_library
+
+    path = workbook_for(generate_library(40, random_seed=3))
+    plain, compact = read_workbook(path), read_workbook(path, compact=True)
+    assert compact.headers == plain.headers and len(compact.rows) == len(plain.rows) == 40
+    for mine, theirs in zip(compact.rows, plain.rows):
+        assert mine.values == [] and (mine.number, mine.mms_id, mine.action) == (theirs.number, theirs.mms_id, theirs.action)
+        got = compact.values_of(mine)
+        assert got + [None] * (len(theirs.values) - len(got)) == theirs.values
 
 
 def test_the_rows_run_without_their_cells_and_the_results_hand_every_cell_back(start_sandbox, settings_for,
