@@ -4,7 +4,8 @@ The file need not be our template: intake reads ``.xlsx``/``.xlsm`` and ``.ods``
 readers over the public ``zipfile`` and XML APIs), the old ``.xls`` (xlrd) and ``.csv`` (with or without a UTF-8 byte-order mark), picks
 the sheet that has an Action column, finds the header row (it need not be row 1) and the columns
 by name, forgiving case, spacing, underscores, punctuation and the usual synonyms, and keeps every
-original cell of every non-blank row so the results workbook can hand it back.
+original cell of every non-blank row so the results workbook can hand it back (compressed, with
+``compact=True``: see ``originals.py``).
 
 IDs are cleaned to text (see :mod:`p2e.ids`); an ID Excel has damaged becomes a
 :class:`~p2e.model.Problem` in ``sheet.problems``. A file that cannot be read at all
@@ -36,6 +37,7 @@ One job per file, in the order a file goes through them:
 ``csv_reader.py``         reading a CSV file
 ``headers.py``            header synonyms and finding the header row
 ``raw.py``                one sheet as plain rows
+``originals.py``          rows' original cells kept compressed (the pipeline's reading) until the results
 ``rows.py``               rows to a Sheet; hidden things, merged cells, uncalculated formulas
 ``settings_sheet.py``     the template's Settings sheet (Mode, Email results to)
 ``libraries.py``          the start-up check of the libraries the reader depends on
