@@ -7,6 +7,13 @@ import sys
 
 EXIT_CANNOT_START = 2
 
+from p2e.startup import startup_message, version_problems  # noqa: E402 - the standard library only
+
+_problems = version_problems()  # before any library is imported: a wrong version is named, not tripped over
+if _problems:
+    print(startup_message(_problems), file=sys.stderr)
+    sys.exit(EXIT_CANNOT_START)
+
 try:
     from p2e.cli import main
 except ImportError as exc:  # a library missing or of an incompatible version: the operator's problem, said plainly

@@ -13,7 +13,7 @@ With ``--cpu-hogs N``, N busy-loop processes (each stopping by itself) run besid
 as another program on the same machine would: the limiter must still cause no 429.
 
 Part "memory": 100,000 delete rows with the sandbox's limit and latency off; reports the
-processor's peak memory. Target: under 300 MB.
+processor's peak memory. Target: under 200 MB (issue 11).
 
 The sandbox and the processor run as separate processes (``processor.py sandbox`` and
 ``processor.py run``), and the library is built in a third, so the processor's peak memory

@@ -19,7 +19,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from .alma.errors import AlmaErrorInfo
 
@@ -245,6 +245,12 @@ class Row:
     service: str | None = None  # group: the collection's e-service (ID or name), when it has several
 
 
+class CellStore(Protocol):
+    """Where intake keeps rows' original cells compressed (see :mod:`p2e.intake.originals`)."""
+
+    def values(self, row: Row) -> list[Any]: ...
+
+
 @dataclass
 class Sheet:
     """What intake read from a workbook: the action sheet, its header and its rows."""
@@ -260,6 +266,13 @@ class Sheet:
     collections: list[str] = field(default_factory=list)  # the Settings sheet's Collections (IDs or names), for suggest
     # Cell-level problems found while reading (a rounded ID, a date in an ID column, ...).
     problems: list[Problem] = field(default_factory=list)
+    # The rows' original cells when intake kept them compressed (the pipeline's reading): each row's
+    # ``values`` is then empty; read them with :meth:`values_of`.
+    cells: CellStore | None = None
+
+    def values_of(self, row: Row) -> list[Any]:
+        """Every original cell of ``row``, in column order, wherever it is kept."""
+        return row.values if self.cells is None else self.cells.values(row)
 
     def column_letter(self, field_name: str) -> str | None:
         index = self.columns.get(field_name)

@@ -172,7 +172,7 @@ def check_file(path: Path, settings: Settings, preview: bool | None = None):
     A suggestion request (:func:`p2e.suggest.file.wants_suggestions`) is not validated: it writes nothing,
     and what staff fill in is validated when the file comes back to be previewed or applied."""
     try:
-        sheet = read_workbook(path, max_file_mb=settings.max_file_mb)
+        sheet = read_workbook(path, max_file_mb=settings.max_file_mb, compact=True)  # cells kept compressed
     except FileRejected as exc:
         return None, list(exc.problems)
     if wants_suggestions(sheet, preview):  # a suggestion request (p2e/suggest): reads only

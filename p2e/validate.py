@@ -332,7 +332,7 @@ class _Checker:
 def _rightmost_cell(sheet: Sheet, start: int) -> tuple[int, int] | None:
     """(Excel row, column index) of the right-most non-empty cell at or after column ``start``."""
     best: tuple[int, int] | None = None
-    candidates = [(sheet.header_row, sheet.headers)] + [(row.number, row.values) for row in sheet.rows]
+    candidates = [(sheet.header_row, sheet.headers)] + [(row.number, sheet.values_of(row)) for row in sheet.rows]
     for number, values in candidates:
         for index in range(len(values) - 1, start - 1, -1):
             if values[index] not in (None, ""):

@@ -44,3 +44,28 @@ def test_a_library_that_no_longer_refuses_xml_entities_is_caught_at_start(tmp_pa
     assert done.returncode == 2
     assert done.stderr.startswith("Cannot start: ") and "defusedxml" in done.stderr
     assert "no longer refuses XML entities" in done.stderr and "Traceback" not in done.stderr
+
+
+def _dist_info(name: str, version: str) -> dict[str, str]:
+    """An installed distribution's metadata, as pip leaves it: importlib.metadata finds it first on the path."""
+    return {f"{name}-{version}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"}
+
+
+def test_an_incompatible_version_is_named_with_the_version_found_and_needed(tmp_path):
+    done = _processor(tmp_path, _dist_info("requests", "1.0.0"), "check")
+    assert done.returncode == 2
+    assert done.stderr.startswith("Cannot start: the library 'requests' is version 1.0.0; this processor needs "
+                                  "requests 2.34.2")
+    assert "Traceback" not in done.stderr
+
+
+def test_the_watcher_does_not_start_with_an_incompatible_version(tmp_path):
+    done = _processor(tmp_path, _dist_info("openpyxl", "4.0.0"), "watch", "--once")
+    assert done.returncode == 2
+    assert "the library 'openpyxl' is version 4.0.0; this processor needs openpyxl 3.1.5" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_bug_fix_release_of_a_pinned_library_is_accepted(tmp_path):
+    done = _processor(tmp_path, _dist_info("requests", "2.34.9"), "validate", "missing.xlsx")
+    assert "Cannot start" not in done.stderr

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 from xml.etree import ElementTree
+from xml.parsers import expat
 
 from ..model import Problem
 
@@ -47,10 +48,10 @@ MESSAGES = {
     "xml2003": "The file {name} is an Excel 2003 XML spreadsheet, which the processor cannot read. Open it in Excel, choose File > Save As, pick 'Excel Workbook (.xlsx)', and put the .xlsx file in the folder.",
     "text_as_xls": "The file {name} is a text export with an .xls name, not an Excel workbook. Open it in Excel, choose File > Save As, pick 'Excel Workbook (.xlsx)', and put the .xlsx file in the folder.",
     "other_kind": "The file {name} is {kind}, not a spreadsheet, although its name ends in {suffix}. Put the spreadsheet itself in the folder: in Excel, save it as 'Excel Workbook (.xlsx)'.",
-    "xls": "The file {name} is an old Excel 97-2003 workbook (.xls), which the processor cannot read. Open it in Excel, choose File > Save As, pick 'Excel Workbook (.xlsx)', and put the .xlsx file in the folder.",
+    "xls_damaged": "The file {name} is an old Excel 97-2003 workbook (.xls) that cannot be read: it is damaged, incomplete or not really a workbook. Open it in Excel, choose File > Save As, pick 'Excel Workbook (.xlsx)', and put the .xlsx file in the folder.",
     "xlsb": "The file {name} is an Excel Binary Workbook (.xlsb), which the processor cannot read. Open it in Excel, choose File > Save As, pick 'Excel Workbook (.xlsx)', and put the .xlsx file in the folder.",
     "numbers": "The file {name} is an Apple Numbers file, which the processor cannot read. In Numbers choose File > Export To > Excel, and put the .xlsx file in the folder.",
-    "unsupported": "The file {name} is not a spreadsheet the processor reads: it reads .xlsx, .xlsm, .ods and .csv files. Save your spreadsheet as 'Excel Workbook (.xlsx)' and put that file in the folder.",
+    "unsupported": "The file {name} is not a spreadsheet the processor reads: it reads .xlsx, .xlsm, .xls, .ods and .csv files. Save your spreadsheet as 'Excel Workbook (.xlsx)' and put that file in the folder.",
     "encrypted": "The file {name} is protected with a password, so it cannot be read. Open it in Excel, remove the password (File > Info > Protect Workbook > Encrypt with Password, clear the password, OK), save it, and put it back in the folder.",
     "not_a_workbook": "The file {name} is not a readable Excel workbook, although its name ends in {suffix}: it may be damaged, or another kind of file renamed. Open it in Excel, save it as 'Excel Workbook (.xlsx)', and put it back in the folder.",
     "truncated": "The file {name} is incomplete: it was probably still being copied into the folder when it was read. Wait until the copy has finished and put it in the folder again; if this keeps happening, open it in Excel, save it again, and put it back.",
@@ -97,6 +98,7 @@ def plain_refusals(name: str) -> Iterator[None]:
     """Reading a workbook package: a cut-short, damaged or unsafe one is refused in plain words, never a traceback."""
     from defusedxml import DefusedXmlException
 
+    from .expat import UnsafeXml
     from .xmlstream import RunTooLong
 
     try:
@@ -105,7 +107,7 @@ def plain_refusals(name: str) -> Iterator[None]:
         raise reject("run_too_long", name=name) from None
     except (zipfile.BadZipFile, EOFError, zlib.error):
         raise reject("truncated", name=name) from None
-    except ElementTree.ParseError:
+    except (ElementTree.ParseError, expat.ExpatError):
         raise reject("damaged", name=name) from None
-    except DefusedXmlException:
+    except (DefusedXmlException, UnsafeXml):
         raise reject("unsafe", name=name) from None

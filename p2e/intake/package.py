@@ -18,21 +18,21 @@ import posixpath
 import zipfile
 from dataclasses import dataclass, field
 from typing import IO
-from xml.etree.ElementTree import Element
 
 from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelta_format
 from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900
 
 from . import limits
+from .expat import feed, safe_parser
 from .limits import TextBudget
-from .xmlstream import iterparse, parse_part
+from .xmlstream import parse_part
 
 _NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-_T, _R, _SI = _NS + "t", _NS + "r", _NS + "si"
 _CT = "{http://schemas.openxmlformats.org/package/2006/content-types}"
 _RELS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 _REL_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
-_NOTHING = Element("nothing")  # a stand-in until the first element is met
+_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main "  # expat's "uri local" names
+_SI_NAME, _T_NAME, _RPH_NAME = _MAIN + "si", _MAIN + "t", _MAIN + "rPh"
 
 # The workbook part's content type, in the order a template wins over a workbook (as openpyxl does).
 WORKBOOK_TYPES = (
@@ -159,30 +159,58 @@ class TooLong(str):
 
 
 def read_shared_strings(src: IO[bytes], budget: TextBudget) -> list[str]:
-    """The shared strings in order; one longer than Excel allows is kept short, as a :class:`TooLong`."""
+    """The shared strings in order; one longer than Excel allows is kept short, as a :class:`TooLong`.
+
+    Read with expat's handlers (:mod:`p2e.intake.expat`): a million strings build no element objects."""
     strings: list[str] = []
     append = strings.append
     add_text = budget.add_text
-    root = _NOTHING
-    for event, element in iterparse(src, events=("start", "end")):
-        if event == "start":
-            if root is _NOTHING:
-                root = element
-            continue
-        if element.tag == _SI:
-            t = element.find(_T)
-            if t is not None:
-                text = t.text or ""
-            else:  # rich text: the runs' texts (phonetic guides left out)
-                text = "".join(r.findtext(_T) or "" for r in element.iterfind(_R))
-            text = text.replace("x005F_", "")
+    parts: list[str] = []   # the pieces of the <t> being read
+    runs: list[str] = []    # the texts of the <si> being read (one, or one per rich-text run)
+    in_si = in_text = in_phonetic = False
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        nonlocal in_si, in_text, in_phonetic
+        if name == _SI_NAME:
+            in_si = True
+            runs.clear()
+        elif name == _T_NAME:
+            if in_si and not in_phonetic:  # phonetic guides (<rPh>) are left out
+                parts.clear()
+                in_text = True
+        elif name == _RPH_NAME:
+            in_phonetic = True
+
+    def end(name: str) -> None:
+        nonlocal in_si, in_text, in_phonetic
+        if name == _T_NAME:
+            if in_text:
+                runs.append(parts[0] if len(parts) == 1 else "".join(parts))
+                in_text = False
+        elif name == _SI_NAME:
+            in_si = False
+            text = runs[0] if len(runs) == 1 else "".join(runs)
+            if "x005F_" in text:
+                text = text.replace("x005F_", "")
             if len(text) > limits.EXCEL_MAX_CELL_CHARS:
                 long_text = TooLong(text[:limits.QUOTE_START])
                 long_text.length = len(text)
                 text = long_text
             add_text(text)
             append(text)
-            root.clear()  # drop the finished <si> elements: a million of them would hold ~70 MB
-        elif element is not root and len(root) > 1000:
-            root.clear()  # anything else in the part (never written by Excel) is not kept either
+        elif name == _RPH_NAME:
+            in_phonetic = False
+
+    def long_text() -> bool:
+        if not in_text:
+            parts.clear()  # text between elements (indentation) is never kept
+            return False
+        return len(parts) > 1 and sum(map(len, parts)) > limits.MAX_XML_RUN_BYTES
+
+    parser = safe_parser({n: n for n in (_SI_NAME, _T_NAME, _RPH_NAME)})
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = parts.append
+    for _ in feed(parser, src, long_text):
+        pass
     return strings

@@ -1,7 +1,7 @@
 """The entry point, :func:`read_workbook`: one staff file in, one :class:`~p2e.model.Sheet` out.
 
 Whatever the file turns out to be (:mod:`p2e.intake.sniff`), it is read as a workbook
-(:mod:`p2e.intake.xlsx`), an OpenDocument spreadsheet (:mod:`p2e.intake.ods`) or a CSV file
+(:mod:`p2e.intake.xlsx`), an old Excel workbook (:mod:`p2e.intake.xls`), an OpenDocument spreadsheet (:mod:`p2e.intake.ods`) or a CSV file
 (:mod:`p2e.intake.csv_reader`), or refused with one plain :class:`~p2e.intake.messages.FileRejected`.
 Nothing else escapes.
 """
@@ -13,20 +13,26 @@ import warnings
 from pathlib import Path
 
 from ..model import Sheet, shorten
-from . import csv_reader, ods, xlsx
+from . import csv_reader, ods, xls, xlsx
+from . import rows as rows_module
 from .messages import FileRejected, reject
 from .sniff import sniff
 
 log = logging.getLogger("p2e.intake")
 
 
-def read_workbook(path: Path, *, max_file_mb: float = 50.0) -> Sheet:
-    """Read the action sheet of a staff workbook (``.xlsx``, ``.xlsm``, ``.ods`` or ``.csv``).
+def read_workbook(path: Path, *, max_file_mb: float = 50.0, compact: bool = False) -> Sheet:
+    """Read the action sheet of a staff workbook (``.xlsx``, ``.xlsm``, ``.xls``, ``.ods`` or ``.csv``).
 
     Raises :class:`FileRejected` when the file cannot be read at all; cell-level
     problems (a rounded ID, a date in an ID column) go to ``sheet.problems``.
+
+    With ``compact`` (the pipeline's reading) each row's original cells are kept compressed as soon as
+    the row is made (:mod:`p2e.intake.originals`): ``row.values`` is empty, and
+    ``sheet.values_of(row)`` gives them.
     """
     path = Path(path)
+    token = rows_module.COMPACT.set(compact)
     # Intake builds hundreds of thousands of small objects and no cycles: the cyclic garbage
     # collector would rescan them all again and again (a 100,000-row file took half as long again).
     gc_was_enabled = gc.isenabled()
@@ -39,6 +45,8 @@ def read_workbook(path: Path, *, max_file_mb: float = 50.0) -> Sheet:
                 return csv_reader.read_csv(path)
             if kind == "ods":
                 return ods.read_ods(path, max_file_mb)
+            if kind == "xls":
+                return xls.read_xls(path)
             return xlsx.read_xlsx(path, max_file_mb)
     except FileRejected:
         raise
@@ -49,5 +57,6 @@ def read_workbook(path: Path, *, max_file_mb: float = 50.0) -> Sheet:
         log.debug("could not read %s", path, exc_info=True)
         raise reject("unreadable", name=path.name) from None
     finally:
+        rows_module.COMPACT.reset(token)
         if gc_was_enabled:
             gc.enable()

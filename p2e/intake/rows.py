@@ -11,6 +11,8 @@ Alma is refused with the place named.
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -21,43 +23,64 @@ from ..model import ID_FIELDS, Action, BibHandling, Problem, Row, Sheet, column_
 from . import limits
 from .headers import header_fields, is_header
 from .messages import list_some, reject
+from .originals import OriginalCells
 from .raw import RawRow, blank
 
 # A merged range: its reference (quoted short), first column (0-based), first row, last column, last row.
 Merged = tuple[str, int, int, int, int]
 
 
+# True while the pipeline reads a file (``read_workbook(..., compact=True)``): rows' cells are kept compressed.
+COMPACT: ContextVar[bool] = ContextVar("compact", default=False)
+
+
 def build_sheet(path: Path, sheet_name: str, rows: Iterator[RawRow], merged: Callable[[], list[Merged]],
                 sheet_state: str = "visible", column_hidden: Callable[[int], bool] = lambda index: False,
                 records_only: bool = False) -> Sheet:
     """The :class:`Sheet` of an action sheet's rows: the header row found, blank rows dropped, every row
-    checked against the limits as it comes, merged cells, uncalculated formulas and hidden things refused."""
+    checked against the limits and made into a :class:`Row` as it comes (its cells compressed at once when
+    :data:`COMPACT`), merged cells, uncalculated formulas and hidden things refused."""
     header: RawRow | None = None
-    data: list[RawRow] = []
+    sheet: Sheet | None = None
+    columns: dict[str, int] = {}
+    watched: set[int] = set()
+    uncalculated: list[tuple[int, int]] = []  # (row, column) of formulas with no value in the columns that drive the work
+    cells = OriginalCells() if COMPACT.get() else None
+    count = 0
     hidden: set[int] = set()
     width, widest = 0, RawRow(0, [])
+    header_width = 0
     for raw in rows:
-        if header is None:
+        if sheet is None:
             if raw.number <= limits.HEADER_SEARCH_ROWS and is_header(raw.values, records_only):
                 header = raw
                 width, widest = len(raw.values), raw
+                header_width = width
+                sheet, columns = _new_sheet(path, sheet_name, raw)
+                watched = set(columns.values())
             continue
         if all(blank(v) for v in raw.values):
             continue
         if raw.hidden:
             hidden.add(raw.number)
-        data.append(raw)
+        count += 1
         if len(raw.values) > width:
             width, widest = len(raw.values), raw
-        if len(data) > limits.MAX_ROWS:
+        if count > limits.MAX_ROWS:
             raise reject("too_many_rows", sheet=shorten(sheet_name), limit=limits.MAX_ROWS,
                           problem_kw={"sheet": sheet_name, "row": raw.number})
         # the results workbook hands back every row padded to the widest: bound rows x columns now
-        if (len(data) + 1) * width > limits.MAX_CELLS:
-            raise reject("too_many_cells", sheet=shorten(sheet_name), rows=len(data), columns=width,
+        if (count + 1) * width > limits.MAX_CELLS:
+            raise reject("too_many_cells", sheet=shorten(sheet_name), rows=count, columns=width,
                           ref=f"{column_letter(width - 1)}{widest.number}", limit=limits.MAX_CELLS,
                           problem_kw={"sheet": sheet_name, "row": widest.number, "column": column_letter(width - 1)})
-    assert header is not None  # the sheet was chosen because it has one
+        if raw.formula_columns:
+            uncalculated.extend((raw.number, c) for c in sorted(raw.formula_columns & watched))
+        row = make_row(raw, header_width, sheet, columns, sheet.headers)
+        sheet.rows.append(row)
+        if cells is not None:
+            cells.take(row)
+    assert header is not None and sheet is not None  # the sheet was chosen because it has one
 
     # Merged cells come after the rows in the file, so they are checked once all is read.
     header_merges: list[str] = []
@@ -74,8 +97,29 @@ def build_sheet(path: Path, sheet_name: str, rows: Iterator[RawRow], merged: Cal
         raise reject("merged_data", ranges=list_some(data_merges),
                       problem_kw={"sheet": sheet_name, "row": _first_row(data_merges)})
 
-    width = max([len(header.values)] + [len(r.values) for r in data])
-    headers = [("" if v is None else display(v)) for v in header.values] + [""] * (width - len(header.values))
+    sheet.headers.extend([""] * (width - len(sheet.headers)))  # every row is handed back this wide
+    if uncalculated:
+        where = [f"{column_letter(c)}{n}" for n, c in uncalculated]
+        n = len(where)
+        first_row, first_col = uncalculated[0]
+        raise reject("formulas", count=n, s="" if n == 1 else "s", hold="holds" if n == 1 else "hold",
+                      cells=list_some(where),
+                      problem_kw={"sheet": sheet_name, "row": first_row, "column": column_letter(first_col),
+                                  "column_name": sheet.headers[first_col]})
+    if cells is None:
+        for row in sheet.rows:
+            if len(row.values) < width:
+                row.values.extend([None] * (width - len(row.values)))
+    else:
+        cells.finish()
+        sheet.cells = cells
+    refuse_hidden_actions(sheet, sheet_state, column_hidden, hidden)
+    return sheet
+
+
+def _new_sheet(path: Path, sheet_name: str, header: RawRow) -> tuple[Sheet, dict[str, int]]:
+    """The sheet of a header row, its columns found, and a problem for each field two columns could be."""
+    headers = [("" if v is None else display(v)) for v in header.values]
     found = header_fields(header.values)
     columns = {name: indexes[0] for name, indexes in found.items()}
     sheet = Sheet(source=path, sheet_name=sheet_name, header_row=header.number, headers=headers, columns=columns)
@@ -86,23 +130,7 @@ def build_sheet(path: Path, sheet_name: str, rows: Iterator[RawRow], merged: Cal
                 f"Two columns could be the {label(name)} column: {letters}. Rename or delete one of them so the processor knows which to use.",
                 sheet=sheet_name, row=header.number, column=column_letter(indexes[1]), column_name=headers[indexes[1]],
             ))
-
-    # Formulas with no cached value in the columns that drive the work.
-    watched = set(columns.values())
-    uncalculated = [(r.number, c) for r in data for c in sorted(r.formula_columns & watched)]
-    if uncalculated:
-        cells = [f"{column_letter(c)}{n}" for n, c in uncalculated]
-        n = len(cells)
-        first_row, first_col = uncalculated[0]
-        raise reject("formulas", count=n, s="" if n == 1 else "s", hold="holds" if n == 1 else "hold",
-                      cells=list_some(cells),
-                      problem_kw={"sheet": sheet_name, "row": first_row, "column": column_letter(first_col),
-                                  "column_name": headers[first_col]})
-
-    for raw in data:
-        sheet.rows.append(make_row(raw, width, sheet, columns, headers))
-    refuse_hidden_actions(sheet, sheet_state, column_hidden, hidden)
-    return sheet
+    return sheet, columns
 
 
 def refuse_hidden_actions(sheet: Sheet, sheet_state: str, column_hidden: Callable[[int], bool],
@@ -171,13 +199,13 @@ def make_row(raw: RawRow, width: int, sheet: Sheet, columns: dict[str, int], hea
     if index is not None:
         row.action_text = text_of(values[index])
         if row.action_text:
-            row.action = parse_action(row.action_text)
+            row.action = _action_of(row.action_text)
         else:
             row.action = Action.KEEP  # an unmarked row is left alone
     index = columns.get("bib_handling")
     if index is not None:
         row.bib_handling_text = text_of(values[index])
-        row.bib_handling = BibHandling.parse(_letters_and_spaces(row.bib_handling_text)) if row.bib_handling_text else None
+        row.bib_handling = _bib_handling_of(row.bib_handling_text) if row.bib_handling_text else None
     index = columns.get("po_line")
     if index is not None and not blank(values[index]):
         row.po_line = text_of(values[index]).replace("\u00a0", " ").strip() or None
@@ -200,6 +228,17 @@ def make_row(raw: RawRow, width: int, sheet: Sheet, columns: dict[str, int], hea
             sheet.problems.append(Problem(message, sheet=sheet.sheet_name, row=raw.number,
                                           column=column_letter(index), column_name=headers[index]))
     return row
+
+
+@lru_cache(maxsize=256)
+def _action_of(text: str) -> Action | None:
+    """parse_action, remembered: a sheet's Action column holds the same few words on every row."""
+    return parse_action(text)
+
+
+@lru_cache(maxsize=256)
+def _bib_handling_of(text: str) -> BibHandling | None:
+    return BibHandling.parse(_letters_and_spaces(text))
 
 
 def _letters_and_spaces(text: str) -> str:

@@ -20,8 +20,8 @@ WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm")
 
 
 def sniff(path: Path, max_file_mb: float) -> str:
-    """"xlsx", "ods" or "csv": how to read the file, from what it really is (not only its name); anything
-    else is refused. An .ods file renamed .xlsx is read as .ods, and the reverse."""
+    """"xlsx", "xls", "ods" or "csv": how to read the file, from what it really is (not only its name); anything
+    else is refused. An .ods file renamed .xlsx is read as .ods, an .xls file renamed .xlsx as .xls, and the reverse."""
     name = path.name
     suffix = path.suffix.lower()
     if suffix == ".numbers":
@@ -49,10 +49,13 @@ def sniff(path: Path, max_file_mb: float) -> str:
         kind = ole2_kind(path)
         if kind == "word":
             raise reject("other_kind", name=name, kind="a Word document (.doc)", suffix=suffix or "nothing")
-        if suffix == ".xls":
-            raise reject("xls", name=name)
+        if kind == "encrypted":
+            raise reject("encrypted", name=name)
+        if kind == "xls" or suffix == ".xls":  # an .xls renamed .xlsx is read as .xls (xlrd refuses a damaged one)
+            if suffix in WORKBOOK_SUFFIXES + (".xls", ".xlsb"):
+                return "xls"
         if suffix in WORKBOOK_SUFFIXES + (".xlsb",):
-            raise reject("xls" if kind == "xls" else "encrypted", name=name)
+            raise reject("encrypted", name=name)
         raise reject("unsupported", name=name)
     kind = text_kind(start)
     if suffix == ".xls":  # an HTML table, Excel 2003 XML or a text export saved as .xls

@@ -10,11 +10,13 @@ import re
 import zipfile
 from pathlib import Path
 from xml.etree import ElementTree
+from xml.parsers.expat import ExpatError
 
 from defusedxml import DefusedXmlException
 
 from ..model import Sheet
 from .book import read_book
+from .expat import UnsafeXml
 from .limits import TextBudget
 from .messages import plain_refusals, reject
 from .package import Package, PackageError, open_package
@@ -39,7 +41,7 @@ def read_xlsx(path: Path, max_file_mb: float) -> Sheet:
                     check_other_part(archive, member.filename, name)
             try:
                 book = open_package(archive, budget)
-            except (DefusedXmlException, ElementTree.ParseError):
+            except (DefusedXmlException, ElementTree.ParseError, ExpatError, UnsafeXml):
                 raise
             except (PackageError, KeyError, IndexError, TypeError, ValueError, OSError) as exc:
                 cause = _xml_cause(exc)
@@ -53,7 +55,7 @@ def _xml_cause(exc: BaseException | None) -> BaseException | None:
     seen = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
-        if isinstance(exc, (DefusedXmlException, ElementTree.ParseError)):
+        if isinstance(exc, (DefusedXmlException, ElementTree.ParseError, ExpatError, UnsafeXml)):
             return exc
         exc = exc.__cause__ or exc.__context__
     return None

@@ -162,7 +162,7 @@ def _results_sheet(workbook, fmt: dict, name: str, sheet: Sheet, results: list[R
     for i, result in enumerate(results, start=1):
         if compact:
             ws.write_number(i, 0, result.row.number)
-        for j, value in enumerate(result.row.values[: len(originals)]):
+        for j, value in enumerate(sheet.values_of(result.row)[: len(originals)]):  # the staff's cells, streamed
             write_cell(ws, i, first + j, value, fmt)
         ws.write_string(i, extra, result.outcome.value, fmt[result.outcome])
         ws.write_string(i, extra + 1, result.details, fmt["wrap"])

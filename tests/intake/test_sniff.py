@@ -52,12 +52,14 @@ def test_password_protected_xlsm(tmp_path):
     assert only_message(path).startswith("The file macro.xlsm is protected with a password, so it cannot be read.")
 
 
-def test_old_xls(tmp_path):
+def test_an_xls_that_is_no_workbook_inside_is_refused_as_an_unreadable_xls(tmp_path):
+    """Real .xls workbooks are read (see test_xls.py); an OLE2 file with no workbook inside is not."""
     path = tmp_path / "old.xls"
     path.write_bytes(OLE2 + b"\x00" * 4096)
     assert only_message(path) == (
-        "The file old.xls is an old Excel 97-2003 workbook (.xls), which the processor cannot read. Open it in "
-        "Excel, choose File > Save As, pick 'Excel Workbook (.xlsx)', and put the .xlsx file in the folder.")
+        "The file old.xls is an old Excel 97-2003 workbook (.xls) that cannot be read: it is damaged, incomplete or "
+        "not really a workbook. Open it in Excel, choose File > Save As, pick 'Excel Workbook (.xlsx)', and put the "
+        ".xlsx file in the folder.")
 
 
 def test_html_saved_as_xls(tmp_path):
@@ -116,7 +118,7 @@ def test_other_file_type(tmp_path):
     path = tmp_path / "notes.pdf"
     path.write_bytes(b"%PDF-1.7\n")
     assert only_message(path) == (
-        "The file notes.pdf is not a spreadsheet the processor reads: it reads .xlsx, .xlsm, .ods and .csv files. "
+        "The file notes.pdf is not a spreadsheet the processor reads: it reads .xlsx, .xlsm, .xls, .ods and .csv files. "
         "Save your spreadsheet as 'Excel Workbook (.xlsx)' and put that file in the folder.")
 
 
