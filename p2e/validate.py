@@ -135,7 +135,7 @@ class _Checker:
         One stray cell far to the right (XFD is Excel's last column) would push them off the sheet.
         """
         sheet = self.sheet
-        width = max([len(sheet.headers)] + [len(row.values) for row in sheet.rows])
+        width = max([len(sheet.headers)] + [len(sheet.values_of(row)) for row in sheet.rows])
         if width + RESULT_COLUMNS_ADDED <= EXCEL_MAX_COLUMNS:
             return
         last = max((i for i, h in enumerate(sheet.headers) if h), default=-1)
@@ -218,7 +218,8 @@ class _Checker:
                      "name of the local electronic collection the portfolio should move into.", row, "collection")
         for field_name in _GROUP_ID_FIELDS:
             index = self.sheet.columns.get(field_name)
-            value = row.values[index] if index is not None and index < len(row.values) else None
+            cells = self.sheet.values_of(row)
+            value = cells[index] if index is not None and index < len(cells) else None
             if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) >= 10 ** 15:
                 self.add(f"Excel rounded this {label(field_name)} ID (it now reads {shorten(display(value))}): format "
                          "the column as Text and paste the ID again, or write the "

@@ -25,7 +25,7 @@ def sheet_of(tmp_path, rows, header=HEADER):
         ws.append(row)
     path = tmp_path / "p2e.xlsx"
     wb.save(path)
-    return read_workbook(path)
+    return read_workbook(path, compact=True)  # as the pipeline reads it: the cells kept compressed
 
 
 def check(tmp_path, rows, header=HEADER, settings=None):

@@ -115,7 +115,7 @@ def _summary(workbook, fmt: dict, sheet: Sheet, suggestions: dict[int, Suggestio
 
 def _annotated_sheet(workbook, fmt: dict, sheet: Sheet, suggestions: dict[int, Suggestion]) -> None:
     ws = workbook.add_worksheet(sheet.sheet_name[:31])
-    width = max([len(sheet.headers)] + [len(row.values) for row in sheet.rows])
+    width = max([len(sheet.headers)] + [len(sheet.values_of(row)) for row in sheet.rows])
     place: dict[str, int] = {}
     extra: list[str] = []
     for field_name, heading, _ in FILLED:
@@ -136,7 +136,8 @@ def _annotated_sheet(workbook, fmt: dict, sheet: Sheet, suggestions: dict[int, S
             ws.write_string(header_row, col, heading, fmt["header"])
     ws.freeze_panes(1, 0)
     for i, row in enumerate(sheet.rows, start=1):
-        values = list(row.values) + [None] * (width - len(row.values)) + [None] * len(extra)
+        cells = sheet.values_of(row)  # the staff's cells, wherever intake keeps them
+        values = list(cells) + [None] * (width - len(cells)) + [None] * len(extra)
         suggestion = suggestions.get(row.number)
         if suggestion is not None and suggestion.match:
             for field_name, _, attribute in FILLED:

@@ -91,7 +91,7 @@ def _suggest(run: SuggestRun, todo: list[Row], sheet: Sheet, settings: Settings,
                                                      f"{'MMS ID' if row.mms_id else 'BIB_ID'} (it may have been deleted).")
             continue
         record = record_from_bib(bibs[mms])
-        record.ids.merge(staff_identifiers(row.values, columns))
+        record.ids.merge(staff_identifiers(sheet.values_of(row), columns))
         p2e[row.number] = record
 
     index = TwinIndex()

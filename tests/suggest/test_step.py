@@ -94,7 +94,7 @@ def test_the_annotated_file_set_to_preview_goes_through_the_normal_pipeline(labe
     assert outcome.status == "processed" and outcome.mode.value == "preview", outcome.summary()
     assert outcome.results_path.name.startswith("p2e reviewed - PREVIEW ")
     assert [r["method"] for r in sb.requests if r["method"] != "GET"] == []
-    by_bib = {r.row.values[0]: r for r in outcome.results}
+    by_bib = {r.row.voyager_bib_id: r for r in outcome.results}
     for row in rows:
         action, _ = EXPECTED[row["label"]]
         result = by_bib[row["bib_id"]]
