@@ -79,7 +79,8 @@ def library_check() -> Check:
 def alma_checks(settings: Settings, preview_only: bool) -> list[Check]:
     settings.require_alma()
     base_url, key = settings.base_url or "", settings.alma_api_key or ""
-    client = AlmaClient(base_url, key, rate_limit=settings.rate_limit, max_retries=0, read_only=preview_only,
+    client = AlmaClient(base_url, key, rate_limit=settings.rate_limit, rate_max=settings.rate_max, max_retries=0,
+                        read_only=preview_only,
                         timeout=min(settings.http_timeout, CHECK_TIMEOUT))
     try:
         first = probe_area(client, "bibs")
