@@ -77,6 +77,10 @@ class RateLimiter:
                 while self._sent and self._sent[0] <= now - self.window:
                     self._sent.popleft()
                 wait = self._hold_until - now
+                if wait > 0:  # a hold began while this thread slept: a new turn after it, spaced like any other
+                    slot = max(self._next, self._hold_until)
+                    self._next = slot + self.interval
+                    wait = slot - now
                 if len(self._sent) >= self.per_window:
                     wait = max(wait, self._sent[0] + self.window - now)
                 if wait <= 0:
@@ -103,7 +107,8 @@ class RateLimiter:
     def hold(self, seconds: float) -> None:
         """Nobody calls for ``seconds`` (after a 429, so every worker backs off together).
 
-        Threads already waiting for a turn respect the hold too."""
+        Threads already waiting for a turn respect the hold too, and take new turns after it,
+        spaced as usual, rather than all going out together when it ends."""
         with self._lock:
             until = time.monotonic() + seconds
             self._next = max(self._next, until)
