@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
 """Benchmark of the rate limiter against the sandbox (issue 13). Prints figures; asserts nothing.
 
-    .venv/bin/python benchmarks/bench_rate.py                   # all three parts, 3,182 rows each
+    .venv/bin/python benchmarks/bench_rate.py                   # all four parts, 3,182 rows each
     .venv/bin/python benchmarks/bench_rate.py --part auto10 --rows 300
 
-Three parts, each a whole ``processor.py run`` of delete rows against ``processor.py sandbox``
+Four parts, each a whole ``processor.py run`` of delete rows against ``processor.py sandbox``
 with 150 ms latency (separate processes, as in bench_engine.py, whose helpers this uses):
 
 * ``fixed25``: Alma at 25 calls/s, the client fixed at ``ALMA_RATE_LIMIT=25``, with a CPU hog
   (a bounded busy loop in another process) beside it. Targets: 0 answers 429, at least 90% of
   the limit.
+* ``auto25``: the same as ``fixed25`` with the client on auto (the default): what it costs to
+  find the rate (some 429s while it probes Alma's limit, a little below the limit on average).
 * ``auto10``: Alma (a sandbox) at 10 calls/s, the client on ``ALMA_RATE_LIMIT=auto``
   (``ALMA_RATE_MAX=50``). Targets: under 1% of calls answered 429, and the run completes.
 * ``auto50``: Alma at 50 calls/s, the client on auto. Target: the rate climbs above 40/s.
@@ -132,16 +134,20 @@ def show(f: dict) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--part", choices=("fixed25", "auto10", "auto50", "all"), default="all")
+    parser.add_argument("--part", choices=("fixed25", "auto25", "auto10", "auto50", "all"), default="all")
     parser.add_argument("--rows", type=int, default=3182)
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--workers-auto50", type=int, default=16)
-    parser.add_argument("--cpu-hogs", type=int, default=1, help="busy loops beside the processor in part fixed25")
+    parser.add_argument("--cpu-hogs", type=int, default=1, help="busy loops beside the processor in parts fixed25 and auto25")
     args = parser.parse_args()
     print(f"load before: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} (1, 5, 15 min)")
     if args.part in ("fixed25", "all"):
         show(run(args.rows, server_limit=25, client_limit="25", workers=args.workers, hogs=args.cpu_hogs,
                  label=f"{args.rows:,} rows, sandbox at 25/s and 150 ms, client fixed at 25/s, "
+                       f"{args.cpu_hogs} CPU hog(s) beside it"))
+    if args.part in ("auto25", "all"):
+        show(run(args.rows, server_limit=25, client_limit="auto", workers=args.workers, hogs=args.cpu_hogs,
+                 label=f"{args.rows:,} rows, sandbox at 25/s and 150 ms, client on auto (at most 50/s), "
                        f"{args.cpu_hogs} CPU hog(s) beside it"))
     if args.part in ("auto10", "all"):
         show(run(args.rows, server_limit=10, client_limit="auto", workers=args.workers, hogs=0,
