@@ -147,7 +147,8 @@ class AdaptiveRateLimiter(RateLimiter):
         self.maximum = float(maximum)
         self.started_at = first
         self.highest = first
-        self.refused_at: float | None = None  # the rate at which Alma last answered 429
+        self.refused_at: float | None = None  # the rate at which Alma last answered 429 (None once well past it)
+        self.last_refused: float | None = None  # the same, for the Summary (never forgotten)
         self.slowdowns = 0                    # cuts (one per burst of 429 answers)
         self._cut = time.monotonic()          # the moment of the last cut
         self._local = threading.local()       # the moment this thread's last call was sent
@@ -169,7 +170,7 @@ class AdaptiveRateLimiter(RateLimiter):
             if sent is not None and sent < self._cut:
                 return  # sent before the last cut: the same burst
             before = self.rate
-            self.refused_at = before
+            self.refused_at = self.last_refused = before
             self.slowdowns += 1
             self._set(max(self.FLOOR, before * self.DECREASE))
             self._cut = time.monotonic()
@@ -190,7 +191,7 @@ class AdaptiveRateLimiter(RateLimiter):
         if self.slowdowns:
             times = "once" if self.slowdowns == 1 else f"{self.slowdowns} times"
             text += (f"; Alma said 'too many calls per second' and it slowed down {times}, "
-                     f"the last time at {_fmt(self.refused_at or self.rate)}")
+                     f"the last time at {_fmt(self.last_refused or self.rate)} calls per second")
         return text + ")"
 
 

@@ -84,9 +84,13 @@ def test_429s_of_one_burst_cut_the_rate_once():
     limiter.throttled()                # another 429 for a call of the same burst (sent before the cut)
     assert limiter.rate == pytest.approx(before * 0.8) and limiter.slowdowns == 1
     limiter.acquire()
+    second = limiter.rate
     limiter.throttled()                # a call sent after the cut was refused too: down again
-    assert limiter.rate == pytest.approx(before * 0.64, rel=0.02) and limiter.slowdowns == 2
-    assert "slowed down 2 times, the last time at " in limiter.describe()
+    assert limiter.rate == pytest.approx(second * 0.8) and limiter.slowdowns == 2
+    limiter.refused_at = None          # (as when the rate has gone well past it without a 429)
+    assert limiter.last_refused == second
+    shown = f"{second:.1f}".rstrip("0").rstrip(".")
+    assert f"slowed down 2 times, the last time at {shown} calls per second" in limiter.describe()
 
 
 def test_after_a_429_the_rate_goes_down(start_sandbox):
