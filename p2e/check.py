@@ -1,7 +1,8 @@
 """``processor.py check``: is this Alma, this key and this configuration ready for a run?
 
 One line per check (what, OK or PROBLEM, what was seen, what to do), and ``all_ok`` only when
-a run would work. Nothing is written to Alma: the only non-GET calls are Alma's
+a run would work. The institution Alma reports for the key is compared with
+``ALMA_INSTITUTION_CODE``, and ``MMS_ID_SUFFIX`` with the IDs this Alma really has. Nothing is written to Alma: the only non-GET calls are Alma's
 ``POST /almaws/v1/{area}/test``, which changes nothing (and is skipped with ``preview_only``).
 No mail is sent unless ``send_test_mail``.
 
@@ -21,7 +22,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from .alma.client import AlmaClient
-from .alma.probe import Answer, institution_code, read_electronic, probe_area
+from .alma.probe import Answer, institution_code, probe_area, read_electronic, record_ids
 from .config import Settings
 from .intake import LibraryProblem, check_libraries
 from .notify.smtp import describe_error, smtp_hello, smtp_send
@@ -78,7 +79,8 @@ def library_check() -> Check:
 def alma_checks(settings: Settings, preview_only: bool) -> list[Check]:
     settings.require_alma()
     base_url, key = settings.base_url or "", settings.alma_api_key or ""
-    client = AlmaClient(base_url, key, rate_limit=settings.rate_limit, max_retries=0, read_only=preview_only,
+    client = AlmaClient(base_url, key, rate_limit=settings.rate_limit, rate_max=settings.rate_max, max_retries=0,
+                        read_only=preview_only,
                         timeout=min(settings.http_timeout, CHECK_TIMEOUT))
     try:
         first = probe_area(client, "bibs")
@@ -94,6 +96,9 @@ def alma_checks(settings: Settings, preview_only: bool) -> list[Check]:
             return checks
         code = institution_code(reads["bibs"].body) or institution_code(reads["acq"].body)
         checks.append(Check("API key", True, "Alma accepts it" + (f" (institution {code})" if code else "")))
+        checks.append(institution_check(code, settings.institution_code))
+        if settings.mms_id_suffix:
+            checks.append(suffix_check(settings.mms_id_suffix, record_ids(reads["electronic"].body)))
         for area, permission, writes in AREAS:
             write = None if preview_only or not writes else probe_area(client, area, write=True)
             checks.append(_area_check(area, permission, reads[area], write))
@@ -101,6 +106,46 @@ def alma_checks(settings: Settings, preview_only: bool) -> list[Check]:
         return checks
     finally:
         client.close()
+
+
+def institution_check(reported: str | None, configured: str | None) -> Check:
+    """The institution Alma reports for this key (``GET /bibs/test``) against ALMA_INSTITUTION_CODE."""
+    what = "Institution"
+    if reported is None:
+        return Check(what, True, "Alma's test answer names no institution"
+                     + (f": ALMA_INSTITUTION_CODE={configured} could not be compared" if configured else ""))
+    if configured is None:
+        return Check(what, True, f"Alma reports {reported}; ALMA_INSTITUTION_CODE is not set",
+                     f"set ALMA_INSTITUTION_CODE={reported} (finding duplicates needs it)")
+    if configured.upper() != reported.upper():
+        return Check(what, False, f"this API key is {reported}'s, but ALMA_INSTITUTION_CODE is {configured}",
+                     f"if this configuration is for {configured}, use an API key of {configured}'s Alma; "
+                     f"if it is for {reported}, set ALMA_INSTITUTION_CODE={reported}")
+    return Check(what, True, f"Alma reports {reported}, as ALMA_INSTITUTION_CODE says")
+
+
+def suffix_check(suffix: str, ids: list[tuple[str, str]]) -> Check:
+    """MMS_ID_SUFFIX against IDs read from this Alma: every Alma ID ends in the institution's 4-digit number.
+
+    An MMS ID made from a BIB_ID is 99 + the BIB_ID + the suffix, so a suffix that does not end in
+    that number makes IDs of another institution (the rows would fail, as no such record exists here).
+    """
+    what = "MMS ID suffix"
+    how = ("the digits that follow 99 and the Voyager BIB_ID in the MMS ID of one of your migrated records "
+           "(MMS ID 99553996612205899 of BIB_ID 5539966 gives 12205899)")
+    numbers = {value[-4:] for _, value in ids}
+    if len(numbers) != 1:
+        seen = ("no ID to compare it with: Alma listed no e-collection" if not ids
+                else "Alma's IDs here do not all end in the same 4 digits")
+        return Check(what, True, f"MMS_ID_SUFFIX={suffix} not checked: {seen}", f"check by hand that it is {how}")
+    number = numbers.pop()
+    kind, example = next(((k, v) for k, v in ids if v.endswith(suffix)), ids[0])
+    if len(suffix) < 4 or not suffix.endswith(number):
+        return Check(what, False, f"MMS_ID_SUFFIX={suffix}, but this institution's IDs end in {number} ({kind} "
+                                  f"{example}): MMS IDs made with it would be another institution's",
+                     f"set MMS_ID_SUFFIX to {how}; it ends in {number}")
+    whole = f"; {kind} {example} ends in all of it" if example.endswith(suffix) else f", like {kind} {example}"
+    return Check(what, True, f"MMS_ID_SUFFIX={suffix} ends in {number}, this institution's number{whole}")
 
 
 def _area_check(area: str, permission: str, read: Answer, write: Answer | None) -> Check:

@@ -52,7 +52,8 @@ class Settings:
     inbox_dir: Path = Path("inbox")
     outbox_dir: Path = Path("outbox")
     state_dir: Path = Path("state")
-    rate_limit: float = 25.0
+    rate_limit: float | str | None = "auto"  # calls per second, or "auto" (found while a run goes); None: no limit
+    rate_max: float = 50.0  # with "auto": never above this
     daily_reserve: int = 5000
     workers: int = 8
     bib_handling: BibHandling = BibHandling.DELETE
@@ -171,6 +172,7 @@ _OTHER_KEYS = {
 }
 KNOWN_KEYS = _OTHER_KEYS | {
     "ALMA_INSTITUTION_CODE", "ALMA_API_KEY", "ALMA_REGION", "ALMA_BASE_URL", "ALMA_RATE_LIMIT", "ALMA_DAILY_RESERVE",
+    "ALMA_RATE_MAX",
     "SMTP_HOST", "SMTP_PORT", "SMTP_SECURITY", "SMTP_USER", "SMTP_PASSWORD", "MAIL_FROM", "MAIL_TO",
 }
 
@@ -191,7 +193,7 @@ def _parse(values: Mapping[str, str | None], source: str, base_dir: Path) -> Set
             value = kind(raw)
         except ValueError:
             raise ConfigError(f"{key} in {source} must be a {'whole ' if kind is int else ''}number{example}; it is '{raw}'.") from None
-        if value < minimum or (minimum == 0 and value == 0 and key in ("ALMA_RATE_LIMIT", "WORKERS", "POLL_SECONDS", "HTTP_TIMEOUT", "MAX_FILE_MB",
+        if value < minimum or (minimum == 0 and value == 0 and key in ("ALMA_RATE_LIMIT", "ALMA_RATE_MAX", "WORKERS", "POLL_SECONDS", "HTTP_TIMEOUT", "MAX_FILE_MB",
                                                                  "WATCH_LOCK_STALE_MINUTES")):
             raise ConfigError(f"{key} in {source} must be more than {minimum:g}; it is '{raw}'.")
         return value
@@ -220,7 +222,11 @@ def _parse(values: Mapping[str, str | None], source: str, base_dir: Path) -> Set
     s.inbox_dir = folder("INBOX_DIR", "inbox")
     s.outbox_dir = folder("OUTBOX_DIR", "outbox")
     s.state_dir = folder("STATE_DIR", "state")
-    s.rate_limit = number("ALMA_RATE_LIMIT", 25.0, example=" of calls per second, such as 25")
+    if (get("ALMA_RATE_LIMIT") or "auto").lower() == "auto":
+        s.rate_limit = "auto"
+    else:
+        s.rate_limit = number("ALMA_RATE_LIMIT", 25.0, example=" of calls per second, such as 25, or auto")
+    s.rate_max = number("ALMA_RATE_MAX", 50.0, example=" of calls per second, such as 50")
     s.daily_reserve = int(number("ALMA_DAILY_RESERVE", 5000, int, example=" of API calls to leave for other systems, such as 5000"))
     s.workers = int(number("WORKERS", 8, int, example=" of rows worked on at once, such as 4"))
     s.http_timeout = number("HTTP_TIMEOUT", 30.0, example=" of seconds, such as 30")

@@ -297,6 +297,7 @@ def process_file(path: Path, settings: Settings, *, preview: bool | None = None,
         info = RunInfo(path.name, "Preview" if mode is Mode.PREVIEW else "Apply", settings.alma_description(),
                        started, finished, run.run_id, client.stats.calls, note,
                        attempts=attempts, total_calls=total_calls, total_seconds=total_seconds)
+        info.rate = engine.rate  # the Alma call rate the run settled at (ALMA_RATE_LIMIT=auto finds it)
         outcome.results_path = write_results(target, sheet, results, info)
         if outcome.status is FileStatus.WAITING:
             _write_waiting(waiting_file, outcome)

@@ -19,7 +19,7 @@ from .files import write_atomic
 class Progress:
     """Counts finished rows and reports them at most every ``every`` seconds."""
 
-    def __init__(self, total: int, *, label: str, calls: Callable[[], int], rate_limit: float | None,
+    def __init__(self, total: int, *, label: str, calls: Callable[[], int], rate_limit: float | str | None,
                  status_file: Path | None = None, stream: TextIO | None = sys.stderr, every: float = 2.0,
                  already_done: int = 0):
         self.total = total
@@ -64,7 +64,7 @@ class Progress:
     def line(self) -> str:
         f = self.figures()
         pct = 100 * f["done"] / self.total if self.total else 100
-        limit = f" (limit {self.rate_limit:g})" if self.rate_limit else ""
+        limit = f" (limit {self.rate_limit:g})" if isinstance(self.rate_limit, (int, float)) else ""
         parts = [f"{self.label}: {f['done']:,} of {self.total:,} rows done ({pct:.0f}%)"]
         if f["not_run"]:
             parts.append(f"{f['not_run']:,} not run")

@@ -175,3 +175,55 @@ def test_the_lock_holder_is_named(tmp_path, start_sandbox, settings_for):
     assert all_ok(list(checks.values()))
     checks = {c.what: c for c in run_checks(settings)}
     assert checks["Watcher lock"].seen == "free: no watcher is running on this inbox"
+
+
+# -- the institution and the MMS ID suffix (issue 13) -----------------------------------------------
+def test_institution_code_and_suffix_that_match_this_alma(tmp_path, start_sandbox, capsys):
+    sb, _ = start_sandbox(rows=4)
+    code, lines, out = check(tmp_path, sb, capsys, ALMA_INSTITUTION_CODE="01CARLI_SANDBOX", MMS_ID_SUFFIX="12205899")
+    assert code == 0, out
+    assert problems(lines) == []
+    assert "Alma reports 01CARLI_SANDBOX, as ALMA_INSTITUTION_CODE says" in lines["Institution"]
+    assert "MMS_ID_SUFFIX=12205899 ends in 5899, this institution's number; e-collection 61100000" in lines["MMS ID suffix"]
+
+
+def test_institution_code_of_another_institution(tmp_path, start_sandbox, capsys):
+    sb, _ = start_sandbox(rows=4)
+    code, lines, out = check(tmp_path, sb, capsys, ALMA_INSTITUTION_CODE="01CARLI_UIU")
+    assert code == 1
+    assert problems(lines) == ["Institution"]
+    line = lines["Institution"]
+    assert "this API key is 01CARLI_SANDBOX's, but ALMA_INSTITUTION_CODE is 01CARLI_UIU" in line
+    assert "use an API key of 01CARLI_UIU's Alma" in line and "set ALMA_INSTITUTION_CODE=01CARLI_SANDBOX" in line
+    assert "MMS ID suffix" not in lines  # MMS_ID_SUFFIX is not set
+
+
+def test_institution_code_not_set_is_shown_to_be_set(tmp_path, start_sandbox, capsys):
+    sb, _ = start_sandbox(rows=4)
+    code, lines, out = check(tmp_path, sb, capsys)
+    assert code == 0, out
+    assert "ALMA_INSTITUTION_CODE is not set" in lines["Institution"]
+    assert "set ALMA_INSTITUTION_CODE=01CARLI_SANDBOX" in lines["Institution"]
+
+
+def test_a_suffix_of_another_institution_says_which_number_it_must_end_in(tmp_path, start_sandbox, capsys):
+    sb, _ = start_sandbox(rows=4)  # this Alma's IDs end in 12205899 (UIU's)
+    code, lines, out = check(tmp_path, sb, capsys, ALMA_INSTITUTION_CODE="01CARLI_SANDBOX", MMS_ID_SUFFIX="8805867")
+    assert code == 1
+    assert problems(lines) == ["MMS ID suffix"]
+    line = lines["MMS ID suffix"]
+    assert "MMS_ID_SUFFIX=8805867, but this institution's IDs end in 5899 (e-collection 61100000" in line
+    assert "set MMS_ID_SUFFIX to the digits that follow 99 and the Voyager BIB_ID" in line and "it ends in 5899" in line
+
+
+def test_the_suffix_is_compared_with_the_ids_alma_really_has(tmp_path, capsys):
+    from p2e.sandbox import Sandbox, generate_library
+
+    nby = generate_library(4, suffix="8805867")  # a library whose IDs end in 8805867 (Newberry's)
+    with Sandbox.start(seed=nby.seed) as sb:
+        code, lines, out = check(tmp_path, sb, capsys, MMS_ID_SUFFIX="8805867")
+        assert code == 0, out
+        assert "ends in 5867, this institution's number" in lines["MMS ID suffix"]
+        code, lines, out = check(tmp_path, sb, capsys, MMS_ID_SUFFIX="12205899")
+        assert code == 1 and problems(lines) == ["MMS ID suffix"]
+        assert "this institution's IDs end in 5867" in lines["MMS ID suffix"]

@@ -14,7 +14,7 @@ PROJECT = Path(__file__).resolve().parent.parent
 def test_the_example_file_loads_as_it_is():
     s = load_settings(PROJECT / "config.env.example", environ={})
     assert s.base_url == "https://api-na.hosted.exlibrisgroup.com"
-    assert s.rate_limit == 25 and s.daily_reserve == 5000 and s.bib_handling is BibHandling.DELETE
+    assert s.rate_limit == "auto" and s.rate_max == 50 and s.daily_reserve == 5000 and s.bib_handling is BibHandling.DELETE
     assert s.inbox_dir == PROJECT / "inbox" and s.outbox_dir == PROJECT / "outbox"
 
 
@@ -28,7 +28,7 @@ def test_environment_wins_over_the_file_and_base_url_wins_over_region(tmp_path):
 
 
 @pytest.mark.parametrize("line, message", [
-    ("ALMA_RATE_LIMIT=fast", "ALMA_RATE_LIMIT in {f} (or the environment) must be a number of calls per second, such as 25; it is 'fast'."),
+    ("ALMA_RATE_LIMIT=fast", "ALMA_RATE_LIMIT in {f} (or the environment) must be a number of calls per second, such as 25, or auto; it is 'fast'."),
     ("ALMA_RATE_LIMIT=0", "ALMA_RATE_LIMIT in {f} (or the environment) must be more than 0; it is '0'."),
     ("BIB_HANDLING=remove", "BIB_HANDLING in {f} (or the environment) must be delete, suppress or keep; it is 'remove'."),
     ("ACTIVE_POL_POLICY=maybe", "ACTIVE_POL_POLICY in {f} (or the environment) must be skip or delete; it is 'maybe'."),

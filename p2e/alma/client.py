@@ -43,7 +43,7 @@ from .errors import (
     WriteNotAllowed,
     parse_error_body,
 )
-from .limiter import CallStats, RateLimiter
+from .limiter import CallStats, RateLimiter, limiter_for
 
 API = "/almaws/v1"
 MAX_MMS_IDS_PER_CALL = 100  # GET /bibs?mms_id= takes at most 100 IDs
@@ -57,7 +57,8 @@ class AlmaClient(ElectronicCalls):
         base_url: str,
         api_key: str,
         *,
-        rate_limit: float | None = 25.0,
+        rate_limit: float | str | None = 25.0,
+        rate_max: float = 50.0,
         timeout: float = 30.0,
         max_retries: int = 6,
         read_only: bool = False,
@@ -74,7 +75,7 @@ class AlmaClient(ElectronicCalls):
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.audit = audit
-        self.limiter = limiter or RateLimiter(rate_limit)
+        self.limiter = limiter or limiter_for(rate_limit, rate_max)  # rate_limit "auto": found while it runs
         self.stats = CallStats()
         self._local = threading.local()
         self.session = requests.Session()
@@ -94,7 +95,7 @@ class AlmaClient(ElectronicCalls):
         settings.require_alma()
         base_url, api_key = settings.base_url, settings.alma_api_key
         assert base_url and api_key  # require_alma() stopped otherwise
-        return cls(base_url, api_key, rate_limit=settings.rate_limit, timeout=settings.http_timeout,
+        return cls(base_url, api_key, rate_limit=settings.rate_limit, rate_max=settings.rate_max, timeout=settings.http_timeout,
                    max_retries=settings.max_retries, **options)
 
     # -- context --------------------------------------------------------------------------
@@ -173,6 +174,7 @@ class AlmaClient(ElectronicCalls):
                     raise DailyThresholdReached(message or "Alma's daily API allowance is used up.", status=status,
                                                 code=code, tracking_id=tracking, method=method, path=path)
                 self.stats.note(throttled=1)
+                self.limiter.throttled()  # with ALMA_RATE_LIMIT=auto, the rate comes down
                 if attempt > self.max_retries:
                     raise ThresholdError(message or "Too many requests per second.", status=status, code=code or "429",
                                          tracking_id=tracking, method=method, path=path)

@@ -8,12 +8,30 @@ this tool below its share, counted at the moment each call is sent:
 >>> limiter.per_window          # at most this many calls in any one second (95% of 25)
 23
 >>> limiter.acquire()           # returns when this call may go
+
+Nobody knows the threshold for sure (25 or 50 a second, 10 on sandboxes), and other systems of
+the institution use it too, so by default (``ALMA_RATE_LIMIT=auto``) the rate is found while the
+run goes: :class:`AdaptiveRateLimiter` starts at a safe rate, adds a little while Alma answers and
+the limiter is what holds the calls back, and slows down by a fifth on each 429
+(additive increase, multiplicative decrease):
+
+>>> auto = limiter_for("auto", 50)
+>>> auto.rate, auto.maximum
+(10.0, 50.0)
+>>> auto.describe()
+'found automatically: settled at 10 calls per second (started at 10, at most 50)'
+>>> limiter_for(25, 50).describe()
+'25 calls per second (ALMA_RATE_LIMIT)'
 """
 from __future__ import annotations
 
 import collections
+import logging
 import threading
 import time
+
+log = logging.getLogger("p2e.alma")
+AUTO = "auto"  # ALMA_RATE_LIMIT=auto
 
 
 class RateLimiter:
@@ -32,6 +50,8 @@ class RateLimiter:
     """
 
     def __init__(self, rate: float | None, safety: float = 0.95, window: float = 1.0):
+        self.rate = rate
+        self.safety = safety
         self.interval = 0.0 if not rate else 1.0 / (rate * safety)
         self.per_window = max(1, int(rate * safety)) if rate else 0
         self.window = window
@@ -45,36 +65,148 @@ class RateLimiter:
         if not self.interval:
             return
         with self._lock:
-            now = time.monotonic()
+            started = now = time.monotonic()
             slot = max(now, self._next, self._hold_until)
             self._next = slot + self.interval
         if slot > now:
             time.sleep(slot - now)
+        waited = False
         while True:
             with self._lock:
                 now = time.monotonic()
                 while self._sent and self._sent[0] <= now - self.window:
                     self._sent.popleft()
                 wait = self._hold_until - now
+                if wait > 0:  # a hold began while this thread slept: a new turn after it, spaced like any other
+                    slot = max(self._next, self._hold_until)
+                    self._next = slot + self.interval
+                    wait = slot - now
                 if len(self._sent) >= self.per_window:
                     wait = max(wait, self._sent[0] + self.window - now)
                 if wait <= 0:
                     self._sent.append(now)
                     self._admitted(now)
+                    self._sent_now(now, waited=slot > started or waited)
                     return
+            waited = True
             time.sleep(wait)
 
     def _admitted(self, moment: float) -> None:
         """Called (under the lock) with the moment each call is let go; tests record it."""
 
+    def _sent_now(self, moment: float, waited: bool) -> None:
+        """Called (under the lock) as each call is let go; ``waited``: the limiter held it back."""
+
+    def throttled(self) -> None:
+        """Alma answered this thread's last call 429 ``PER_SECOND_THRESHOLD`` (a fixed rate stays as it is)."""
+
+    def describe(self) -> str:
+        """The rate, for the Summary sheet and the log ('' when there is no limit)."""
+        return f"{self.rate:g} calls per second (ALMA_RATE_LIMIT)" if self.rate else ""
+
     def hold(self, seconds: float) -> None:
         """Nobody calls for ``seconds`` (after a 429, so every worker backs off together).
 
-        Threads already waiting for a turn respect the hold too."""
+        Threads already waiting for a turn respect the hold too, and take new turns after it,
+        spaced as usual, rather than all going out together when it ends."""
         with self._lock:
             until = time.monotonic() + seconds
             self._next = max(self._next, until)
             self._hold_until = max(self._hold_until, until)
+
+
+class AdaptiveRateLimiter(RateLimiter):
+    """``ALMA_RATE_LIMIT=auto``: the rate is found while the run goes, never above ``maximum``.
+
+    * It starts at :attr:`START` calls a second (the lowest threshold any source gives: Alma's
+      sandboxes), or at ``maximum`` if that is lower.
+    * Additive increase: each call the limiter held back (the limit, not the rows, set the pace)
+      adds a little, so that the rate grows by :attr:`FAST` calls a second every second while
+      Alma answers; within 10% of the rate at which Alma last answered 429 it grows by only
+      :attr:`SLOW` of itself a second, so Alma's limit is tried again about every half minute,
+      not every few seconds. Well above that rate (Alma no longer refuses it) it is forgotten.
+    * Multiplicative decrease: a 429 ``PER_SECOND_THRESHOLD`` answer (:meth:`throttled`) cuts
+      the rate by a fifth, once per burst: 429s for calls sent before the last cut are the same
+      burst and cut nothing more.
+    * Calls are still counted at the moment they are sent (:class:`RateLimiter`).
+    """
+
+    START = 10.0
+    FLOOR = 1.0      # never slower than this
+    FAST = 2.0       # calls a second added every second of held-back sending
+    SLOW = 0.003     # ... near the rate Alma last refused: this share of the rate, every second
+    NEAR = 0.9       # "near": above this share of that rate
+    FORGET = 1.1     # ... and forgotten above this share of it
+    DECREASE = 0.8   # a 429 keeps this share of the rate
+
+    def __init__(self, maximum: float = 50.0, start: float | None = None, safety: float = 0.95,
+                 window: float = 1.0):
+        first = min(start or self.START, maximum)
+        super().__init__(first, safety, window)
+        self.rate: float = first
+        self.maximum = float(maximum)
+        self.started_at = first
+        self.highest = first
+        self.refused_at: float | None = None  # the rate at which Alma last answered 429 (None once well past it)
+        self.last_refused: float | None = None  # the same, for the Summary (never forgotten)
+        self.slowdowns = 0                    # cuts (one per burst of 429 answers)
+        self._cut = time.monotonic()          # the moment of the last cut
+        self._local = threading.local()       # the moment this thread's last call was sent
+
+    def _sent_now(self, moment: float, waited: bool) -> None:
+        self._local.sent = moment
+        if not waited or self.rate >= self.maximum:
+            return
+        near = self.refused_at is not None and self.rate >= self.refused_at * self.NEAR
+        if near and self.refused_at is not None and self.rate > self.refused_at * self.FORGET:
+            self.refused_at, near = None, False
+        per_second = self.SLOW * self.rate if near else self.FAST
+        self._set(min(self.maximum, self.rate + per_second / self.rate))  # about ``rate`` calls a second
+
+    def throttled(self) -> None:
+        """Alma answered this thread's last call 429 ``PER_SECOND_THRESHOLD``: slow down (once per burst)."""
+        with self._lock:
+            sent = getattr(self._local, "sent", None)
+            if sent is not None and sent < self._cut:
+                return  # sent before the last cut: the same burst
+            before = self.rate
+            self.refused_at = self.last_refused = before
+            self.slowdowns += 1
+            self._set(max(self.FLOOR, before * self.DECREASE))
+            self._cut = time.monotonic()
+            after = self.rate
+        log.info("Alma answered 429 PER_SECOND_THRESHOLD at %s calls per second: slowing down to %s",
+                 _fmt(before), _fmt(after))
+
+    def _set(self, rate: float) -> None:
+        """(under the lock)"""
+        self.rate = rate
+        self.interval = 1.0 / (rate * self.safety)
+        self.per_window = max(1, int(rate * self.safety))
+        self.highest = max(self.highest, rate)
+
+    def describe(self) -> str:
+        text = (f"found automatically: settled at {_fmt(self.rate)} calls per second "
+                f"(started at {_fmt(self.started_at)}, at most {_fmt(self.maximum)}")
+        if self.slowdowns:
+            times = "once" if self.slowdowns == 1 else f"{self.slowdowns} times"
+            text += (f"; Alma said 'too many calls per second' and it slowed down {times}, "
+                     f"the last time at {_fmt(self.last_refused or self.rate)} calls per second")
+        return text + ")"
+
+
+def limiter_for(rate: float | str | None, maximum: float = 50.0) -> RateLimiter:
+    """The limiter for ``ALMA_RATE_LIMIT``: ``"auto"``, a number (fixed), or None (no limit: tests only)."""
+    if rate == AUTO:
+        return AdaptiveRateLimiter(maximum)
+    if isinstance(rate, str):
+        raise ValueError(f"rate must be a number or {AUTO!r}, not {rate!r}")
+    return RateLimiter(rate)
+
+
+def _fmt(rate: float) -> str:
+    """A rate as people read it: 11.2, 50, 9.3."""
+    return f"{rate:.1f}".rstrip("0").rstrip(".")
 
 
 class CallStats:

@@ -9,6 +9,9 @@ with the cheapest real read, ``GET /electronic/e-collections?limit=1``. Each pro
 '01ABC_INST'
 >>> institution_code({"test": "POST - OK"}) is None
 True
+>>> record_ids({"electronic_collection": [{"id": "6110000012205899",
+...                                         "resource_metadata": {"mms_id": {"value": "9910000012205899"}}}]})
+[('e-collection', '6110000012205899'), ('bib', '9910000012205899')]
 """
 from __future__ import annotations
 
@@ -63,3 +66,17 @@ def institution_code(body: Any) -> str | None:
     """The institution code in a ``GET .../test`` answer (XML or JSON), or None."""
     match = re.search(r"institutionCode:\s*([A-Za-z0-9_]+)", str(body or ""))
     return match.group(1) if match else None
+
+
+def record_ids(body: Any) -> list[tuple[str, str]]:
+    """(kind, ID) of the records in an e-collection list answer: each collection's ID and its bib's MMS ID.
+
+    Every Alma ID ends in the institution's 4-digit number, so these show which number this
+    Alma's IDs end in (``check`` compares ``MMS_ID_SUFFIX`` with it).
+    """
+    found: list[tuple[str, str]] = []
+    for collection in (body.get("electronic_collection") or []) if isinstance(body, dict) else []:
+        mms = (collection.get("resource_metadata") or {}).get("mms_id")
+        mms = mms.get("value") if isinstance(mms, dict) else mms
+        found += [("e-collection", str(collection.get("id") or "")), ("bib", str(mms or ""))]
+    return [(kind, value) for kind, value in found if value.isdigit() and len(value) > 6]

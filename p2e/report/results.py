@@ -34,6 +34,7 @@ class RunInfo:
     attempts: int = 1  # times the run was started: more than 1 when it was interrupted and resumed
     total_calls: int | None = None  # over every attempt (None: this attempt only)
     total_seconds: float | None = None
+    rate: str = ""  # the Alma call rate the run settled at, in words (p2e.alma.limiter describe())
 
 
 
@@ -89,6 +90,8 @@ def _summary_sheet(workbook, fmt: dict, results: list[RowResult], info: RunInfo)
         times = info.attempts - 1
         facts.insert(5, ("Interrupted", f"Interrupted and resumed {times} time{'s' if times != 1 else ''}; "
                                         "the time taken and the Alma API calls count every attempt."))
+    if info.rate:
+        facts.insert(facts.index(("Run ID", info.run_id)), ("Alma call rate", info.rate))
     created = {(g.collection_id, g.collection_name) for g in (r.grouped for r in results) if g and g.created_collection}
     if created:  # CREATE_COLLECTIONS=yes made these (once per run)
         facts.append(("Collections created", "; ".join(f"'{name}' ({cid}), with one service (CREATE_COLLECTIONS=yes)"

@@ -12,9 +12,12 @@
   way: the rest are "Not run" (never "Failed"), and the file waits to be run again.
 * Each final result goes to the journal as soon as it is known, so a resumed run never
   redoes a finished row.
+* The rate the limiter ended at (with ``ALMA_RATE_LIMIT=auto``, the rate it found) is logged
+  and kept in the report, for the results' Summary sheet.
 """
 from __future__ import annotations
 
+import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -32,6 +35,7 @@ from .verify import verify_deletes
 ROW_CALLS = {Action.DELETE: 4, Action.RELINK: 9, Action.KEEP: 0}
 
 DAILY, OUTAGE, KEY, STOPPED = "daily", "outage", "key", "stopped"
+log = logging.getLogger("p2e.run")
 
 
 def halt_reason_of(exc: AlmaError) -> str:
@@ -48,6 +52,7 @@ class EngineReport:
     halt_reason: str | None = None  # DAILY, OUTAGE or KEY: why no new row started
     halt_error: AlmaError | None = None  # what Alma (or the network) said, for OUTAGE and KEY
     stopped: bool = False
+    rate: str = ""  # the Alma call rate at the end, in words ('' when there was no limit)
 
     @property
     def daily_limit_reached(self) -> bool:
@@ -216,4 +221,8 @@ def run_tasks(ctx: RunContext, tasks: list[Task], *, workers: int = 4, window: i
         for future in [window_pool.submit(run_window, w) for w in windows]:
             future.result()
     report.stopped = stop.is_set()
+    report.rate = ctx.client.limiter.describe()
+    if report.rate:
+        log.info("Run %s: Alma call rate %s; %d calls, %d answered 429 'too many calls per second'",
+                 ctx.run_id, report.rate, ctx.client.stats.calls, ctx.client.stats.throttled)
     return report

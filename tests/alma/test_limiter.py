@@ -62,3 +62,20 @@ def test_a_hold_after_a_429_also_stops_threads_already_waiting_for_their_turn():
     limiter.hold(0.5)                       # ... then Alma answers 429 and everyone backs off
     first.join(timeout=5)
     assert limiter.moments[1] - started >= 0.5
+
+
+def test_threads_held_back_by_a_429_go_out_spaced_afterwards_not_together():
+    limiter = Recording(rate=10)            # one call every 1 / 9.5 s
+    limiter.acquire()
+    started = time.monotonic()
+    threads = [threading.Thread(target=limiter.acquire) for _ in range(4)]
+    for thread in threads:
+        thread.start()                      # each has taken a turn ...
+    time.sleep(0.02)
+    limiter.hold(0.5)                       # ... then Alma answers 429 and everyone backs off
+    for thread in threads:
+        thread.join(timeout=5)
+    after = sorted(limiter.moments[1:])
+    assert len(after) == 4
+    assert after[0] - started >= 0.5                         # all waited for the hold ...
+    assert after[-1] - after[0] >= 2 * limiter.interval      # ... then went spaced (3 turns apart), not together
