@@ -145,5 +145,5 @@ def test_check_in_a_consortium_checks_every_institution(tmp_path, start_sandbox,
     assert out.count("Ready: a run would work.") == 1 and out.count("Not ready") == 1
     assert main(["check", "--config", str(shared), "--institution", "UIU"]) == 0
     out = capsys.readouterr().out
-    assert "Institution" not in out and sb_u.url in out and sb_i.url not in out
+    assert "Institution UIU" not in out and "Institution ISU" not in out and sb_u.url in out and sb_i.url not in out
     assert not [r for r in sb_i.requests if r.get("error_code") == "UNAUTHORIZED" and r["method"] == "GET"]
