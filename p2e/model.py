@@ -17,6 +17,7 @@ the run returns :class:`RowResult`; the report writes them back as a workbook, a
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -342,15 +343,18 @@ class Task:
     collection: str | None = None  # group: the local collection's ID or public name
     service: str | None = None  # group: its e-service's ID or name (needed when it has several)
 
-    def keys(self) -> set[str]:
-        """The records this task touches; tasks sharing one run one after another."""
-        keys = set()
-        for prefix, value in (("bib", self.mms_id), ("bib", self.target_mms_id), ("portfolio", self.portfolio_id),
-                              ("portfolio", self.target_portfolio_id), ("pol", self.po_line),
-                              ("osid", self.other_system_id)):
+    def records(self) -> Iterator[tuple[str, str]]:
+        """(kind, ID) of each record this task touches, the IDs being the task's own strings (no copies);
+        tasks sharing one run one after another.
+
+        >>> list(Task(Row(2, []), Action.RELINK, mms_id="99", portfolio_id="53", target_mms_id="99").records())
+        [('bib', '99'), ('bib', '99'), ('portfolio', '53')]
+        """
+        for kind, value in (("bib", self.mms_id), ("bib", self.target_mms_id), ("portfolio", self.portfolio_id),
+                            ("portfolio", self.target_portfolio_id), ("pol", self.po_line),
+                            ("osid", self.other_system_id)):
             if value:
-                keys.add(f"{prefix}:{value}")
-        return keys
+                yield kind, value
 
 
 class FileStatus(enum.StrEnum):

@@ -475,3 +475,17 @@ def test_a_collection_alma_refuses_to_create_is_asked_for_once_and_every_row_nam
     assert all("402469" in r["Alma error"] for r in got)
     assert len([w for w in writes(sb) if w["path"].endswith("/electronic/e-collections")]) == 1
     assert all(p["portfolio_id"] in sb.state()["portfolios"] for p in plain[:3])
+
+
+def test_group_rows_count_what_they_may_cost_against_the_daily_reserve(group_sandbox, settings_for, tmp_path):
+    # A group row may take up to 9 calls (with a PO line): a row may start only when that much is left above
+    # the reserve. Budgeted like a delete (4 calls), a row started with too little room overshot it.
+    for room in range(14, 20):
+        sb, library, rich, with_pol, plain = group_sandbox(rows=30, daily_limit=10_000)
+        rows = [(r["mms_id"], r["portfolio_id"], "group", LOCAL["id"]) for r in plain[:12]]
+        book = group_book(tmp_path / "inbox" / f"reserve room {room}.xlsx", rows)
+        outcome = process_file(book, settings_for(sb, daily_reserve=10_000 - room, workers=1), stream=None)
+        assert outcome.status == "paused"
+        assert sb.daily_remaining >= 10_000 - room, \
+            f"room {room}: the reserve was overshot by {10_000 - room - sb.daily_remaining} calls"
+        sb.stop()
