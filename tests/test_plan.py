@@ -24,7 +24,7 @@ def test_a_voyager_bib_id_becomes_an_mms_id_by_rule_or_a_lookup_key_and_the_task
     assert (by_rule.mms_id, by_rule.mms_id_source, by_rule.other_system_id) == ("99553996612205899", "rule", None)
     [by_lookup] = plan(sheet_of(row), replace(settings, other_system_id_pattern="(UIUdb){bib_id}"))
     assert (by_lookup.mms_id, by_lookup.mms_id_source) == (None, "other_system_id")
-    assert by_lookup.other_system_id == "(UIUdb)5539966" and "osid:(UIUdb)5539966" in by_lookup.keys()
+    assert by_lookup.other_system_id == "(UIUdb)5539966" and ("osid", "(UIUdb)5539966") in by_lookup.records()
     with pytest.raises(dataclasses.FrozenInstanceError):
         by_rule.mms_id = "991"  # type: ignore[misc]
 
