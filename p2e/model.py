@@ -322,7 +322,7 @@ class Grouped:
     created_collection: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Task:
     """One row's work, with every ID and choice that can be known without Alma resolved from the row and the settings.
 
