@@ -227,3 +227,18 @@ def make_due(settings) -> None:
     finally:
         journal.close()
 
+
+
+def read_rows(tmp_path: Path, header: list, rows: list):
+    """A one-sheet workbook ("P2E": ``header`` then ``rows``) read as the pipeline reads it (cells kept compressed)."""
+    from p2e.intake import read_workbook
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "P2E"
+    ws.append(header)
+    for row in rows:
+        ws.append(row)
+    path = tmp_path / "p2e.xlsx"
+    wb.save(path)
+    return read_workbook(path, compact=True)

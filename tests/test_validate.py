@@ -9,6 +9,8 @@ from p2e.intake import read_workbook
 from p2e.model import BibHandling, Problem
 from p2e.validate import validate
 
+from tests.conftest import read_rows
+
 HEADER = ["Voyager Bib ID", "MMS ID", "Portfolio ID", "Action", "Bib handling", "Target MMS ID", "Target Portfolio ID"]
 MMS_1, MMS_2, MMS_3 = "9917042712205899", "9917042812205899", "9917042912205899"
 CZ_1, CZ_2 = "991234567890125899", "991234567890135899"
@@ -16,16 +18,7 @@ PID_1, PID_2, PID_3 = "53212785660005899", "53212785670005899", "532127856800058
 
 
 def check(tmp_path, rows, header=HEADER, settings=None):
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "P2E"
-    ws.append(header)
-    for row in rows:
-        ws.append(row)
-    path = tmp_path / "p2e.xlsx"
-    wb.save(path)
-    sheet = read_workbook(path)
-    return validate(sheet, settings or Settings())
+    return validate(read_rows(tmp_path, header, rows), settings or Settings())
 
 
 def test_a_good_file_has_no_problems(tmp_path):

@@ -10,6 +10,8 @@ from p2e.model import Action, Problem
 from p2e.plan import plan
 from p2e.validate import validate
 
+from tests.conftest import read_rows
+
 HEADER = ["MMS ID", "Portfolio ID", "Action", "Bib handling", "Collection", "Service"]
 MMS_1, MMS_2 = "9917042712205899", "9917042812205899"
 PID_1, PID_2 = "53212785660005899", "53212785670005899"
@@ -17,15 +19,7 @@ COLL = "61212785660005899"
 
 
 def sheet_of(tmp_path, rows, header=HEADER):
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "P2E"
-    ws.append(header)
-    for row in rows:
-        ws.append(row)
-    path = tmp_path / "p2e.xlsx"
-    wb.save(path)
-    return read_workbook(path, compact=True)  # as the pipeline reads it: the cells kept compressed
+    return read_rows(tmp_path, header, rows)
 
 
 def check(tmp_path, rows, header=HEADER, settings=None):
