@@ -72,7 +72,7 @@ def library_check() -> Check:
     except LibraryProblem as exc:
         return Check("Workbook reader", False, str(exc),
                      "install the pinned versions: pip install -r requirements.txt in the processor's environment")
-    return Check("Workbook reader", True, "openpyxl and defusedxml work as the reader expects")
+    return Check("Workbook reader", True, "openpyxl, defusedxml and xlrd work as the reader expects")
 
 
 # -- Alma ---------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The start-up check of the libraries the workbook reader depends on (openpyxl, defusedxml).
+"""The start-up check of the libraries the workbook reader depends on (openpyxl, defusedxml, xlrd).
 
 A library version that no longer works as the reader expects is the operator's problem, never
 the staff file's: ``run``, ``validate`` and ``watch`` call :func:`check_libraries` before reading
@@ -36,6 +36,9 @@ _PARTS = {
     '<mergeCell ref="D1:E1"/></mergeCells></worksheet>',
 }
 _EXPECTED = [991234, "delete", datetime.datetime(2023, 3, 15)]
+# What p2e.intake.xls calls on xlrd (an .xls cannot be built in memory to read back, so the names are checked).
+_XLRD_NAMES = ("open_workbook", "XL_CELL_BOOLEAN", "XL_CELL_DATE", "XL_CELL_ERROR", "XL_CELL_NUMBER", "XL_CELL_TEXT",
+               "xldate", "error_text_from_code", "biffh", "compdoc")
 
 
 class LibraryProblem(Exception):
@@ -67,6 +70,13 @@ def check_libraries() -> None:
     except ImportError as exc:
         library = "defusedxml" if "defusedxml" in str(exc) else "openpyxl"
         raise LibraryProblem(library, f"a name the reader uses is missing ({exc})") from None
+    try:
+        import xlrd  # .xls (p2e.intake.xls): the names it uses must still be there
+    except ImportError as exc:
+        raise LibraryProblem("xlrd", f"it cannot be imported ({exc})") from None
+    missing = [name for name in _XLRD_NAMES if not hasattr(xlrd, name)]
+    if missing:
+        raise LibraryProblem("xlrd", f"a name the reader uses is missing (xlrd.{missing[0]})")
     try:
         from .xmlstream import parse_part
 

@@ -1,4 +1,4 @@
-"""The start-up check of openpyxl and defusedxml: an incompatible library stops run/validate/watch with
+"""The start-up check of openpyxl, defusedxml and xlrd: an incompatible library stops run/validate/watch with
 a message naming it, instead of every staff file being refused as unreadable."""
 from __future__ import annotations
 
@@ -36,3 +36,13 @@ def test_validate_stops_before_reading_the_file(tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert err.startswith("Cannot start: The workbook reader does not work with the installed openpyxl")
     assert "p2e.xlsx" not in err
+
+
+def test_an_xlrd_without_a_name_the_xls_reader_uses_is_named(monkeypatch):
+    import xlrd
+
+    monkeypatch.delattr(xlrd, "open_workbook")
+    with pytest.raises(LibraryProblem) as info:
+        check_libraries()
+    assert info.value.library == "xlrd" and "xlrd.open_workbook" in str(info.value)
+    assert str(info.value).startswith("The workbook reader does not work with the installed xlrd 2.")
