@@ -102,14 +102,7 @@ def cmd_run(args) -> int:
     if not args.preview:
         settings.require_alma()
     outcome = process_file(path, settings, preview=True if args.preview else None)
-    print(outcome.summary())
-    if settings.smtp_host and outcome.email_to:
-        from .logs import setup_logging
-        from .notify import Delivery
-
-        setup_logging(settings, console_level=logging.WARNING)
-        Delivery(settings).tell(outcome)  # sent now; what cannot be sent waits in the mail queue
-    return outcome.exit_code
+    return _told(outcome, settings)
 
 
 def cmd_suggest(args) -> int:
@@ -121,6 +114,12 @@ def cmd_suggest(args) -> int:
         print(f"There is no file at {path}.", file=sys.stderr)
         return EXIT_REJECTED
     outcome = suggest_file(path, settings, collections=args.collection or None)
+    return _told(outcome, settings)
+
+
+def _told(outcome, settings: Settings) -> int:
+    """Print a file's outcome and, when mail is set up, send it now (what cannot be sent waits in the
+    mail queue); the exit code."""
     print(outcome.summary())
     if settings.smtp_host and outcome.email_to:
         from .logs import setup_logging

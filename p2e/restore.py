@@ -171,8 +171,7 @@ class Restorer:
             out.result = "Already restored"
             out.details = f"Restored earlier as bib {out.new_mms_id} with portfolio {out.new_portfolio_id}."
             return
-        out.details = "; ".join(notes) + "."
-        out.details = out.details[0].upper() + out.details[1:]
+        out.details = _sentence(notes)
 
     def _restore_group(self, out: Restored, portfolio: dict, manifest: dict) -> None:
         """A grouped row: the standalone portfolio again (with its PO line), and the collection's one deleted."""
@@ -209,8 +208,7 @@ class Restorer:
             out.result = "Already restored"
             out.details = f"Restored earlier: standalone portfolio {out.new_portfolio_id} is on bib {mms}."
             return
-        out.details = "; ".join(notes) + "."
-        out.details = out.details[0].upper() + out.details[1:]
+        out.details = _sentence(notes)
 
     def _unrelink(self, out: Restored, po_number: str, saved: dict, manifest: dict, notes: list[str]) -> None:
         po_line = self.client.get_po_line(po_number)
@@ -311,3 +309,13 @@ def restore(results_path: Path, settings: Settings, stream=None) -> int:
     for path in lists:
         print(f"ID list for Alma's Manage Deleted Repository: {path}", file=stream)
     return 1 if failed else 0
+
+
+def _sentence(notes: list[str]) -> str:
+    """What a restore did, as one sentence.
+
+    >>> _sentence(["re-created portfolio 53 as 54", "moved PO line POL-1 back"])
+    'Re-created portfolio 53 as 54; moved PO line POL-1 back.'
+    """
+    text = "; ".join(notes) + "."
+    return text[0].upper() + text[1:]
