@@ -20,6 +20,7 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -208,18 +209,9 @@ class Journal:
     def forget_result(self, run_id: str, row: int) -> None:
         self._exec("DELETE FROM results WHERE run_id=? AND row_number=?", (run_id, row))
 
-    def results(self, run_id: str, rows: dict[int, Row]) -> dict[int, RowResult]:
-        """Final results already recorded for this run, keyed by row number."""
-        found: dict[int, RowResult] = {}
-        for number, outcome, details, mms, pid, error, backup, step, bib, grouped in self._exec(
-                "SELECT row_number, outcome, details, mms_id, portfolio_id, alma_error, backup, step, bib, grouped "
-                "FROM results WHERE run_id=?", (run_id,)):
-            if number not in rows:
-                continue
-            info = AlmaErrorInfo(**json.loads(error)) if error else None
-            place = Grouped(**json.loads(grouped)) if grouped else None
-            found[number] = RowResult(rows[number], Outcome(outcome), details, mms, pid, info, backup, step, bib, place)
-        return found
+    def finished_rows(self, run_id: str) -> set[int]:
+        """The row numbers that already have their final result in this run (a resumed run skips them)."""
+        return {number for (number,) in self._exec("SELECT row_number FROM results WHERE run_id=?", (run_id,))}
 
     # -- evidence across runs -------------------------------------------------------------
     def mark_deleted(self, portfolio_id: str, mms_id: str, run_id: str, other_system_id: str | None = None) -> None:
@@ -263,3 +255,59 @@ class Journal:
         return {row: {"outcome": outcome, "mms_id": mms, "portfolio_id": pid, "bib": bib}
                 for row, outcome, mms, pid, bib in self._exec(
                     "SELECT row_number, outcome, mms_id, portfolio_id, bib FROM results WHERE run_id=?", (run_id,))}
+
+
+RESULT_FIELDS = "outcome, details, mms_id, portfolio_id, alma_error, backup, step, bib, grouped"
+
+
+def result_of(row: Row, fields: list | tuple) -> RowResult:
+    """A :class:`RowResult` from a ``results`` record's :data:`RESULT_FIELDS`."""
+    outcome, details, mms, pid, error, backup, step, bib, grouped = fields
+    info = AlmaErrorInfo(**json.loads(error)) if error else None
+    place = Grouped(**json.loads(grouped)) if grouped else None
+    return RowResult(row, Outcome(outcome), details, mms, pid, info, backup, step, bib, place)
+
+
+class RunResults(Collection[RowResult]):
+    """Every row's result of one run, in the sheet's row order, read from the journal each time it is iterated.
+
+    The results workbook and the run's outcome read the rows' results through this, one at a time, rather
+    than holding 100,000 of them: a row's final result is in the journal as soon as it is known. ``extra``
+    holds the results the journal does not keep (rows "Not run"); for a row in both, ``extra`` wins. Each pass
+    opens its own connection (and only reads), so this works after the run's :class:`Journal` is closed.
+    """
+
+    def __init__(self, path: Path, run_id: str, rows: list[Row], extra: dict[int, RowResult] | None = None):
+        self.path, self.run_id, self.rows, self.extra = path, run_id, rows, extra or {}
+        self._len: int | None = None
+
+    def __iter__(self) -> Iterator[RowResult]:
+        db = sqlite3.connect(str(self.path), timeout=30)  # reads only
+        try:
+            cursor = db.execute(f"SELECT row_number, {RESULT_FIELDS} FROM results WHERE run_id=? ORDER BY row_number",
+                                (self.run_id,))
+            recorded = next(cursor, None)
+            last = None
+            for row in self.rows:
+                if last is not None and row.number <= last:  # out of order (a hand-made file): looked up alone
+                    found = db.execute(f"SELECT row_number, {RESULT_FIELDS} FROM results WHERE run_id=? AND "
+                                       "row_number=?", (self.run_id, row.number)).fetchone()
+                else:
+                    last = row.number
+                    while recorded is not None and recorded[0] < row.number:
+                        recorded = next(cursor, None)
+                    found = recorded if recorded is not None and recorded[0] == row.number else None
+                if row.number in self.extra:
+                    yield self.extra[row.number]
+                elif found is not None:
+                    yield result_of(row, found[1:])
+        finally:
+            db.close()
+
+    def __len__(self) -> int:
+        if self._len is None:
+            self._len = sum(1 for _ in self)
+        return self._len
+
+    def __contains__(self, item: object) -> bool:
+        return any(result == item for result in self)

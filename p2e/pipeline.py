@@ -13,8 +13,10 @@ import hashlib
 import sys
 import threading
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from itertools import islice
 from pathlib import Path
 from typing import Callable, TextIO
 
@@ -26,7 +28,7 @@ from .config import Settings
 from .errors import LockLost
 from .files import write_atomic
 from .intake import FileRejected, read_workbook
-from .journal import FINISHED, PAUSED, Journal
+from .journal import FINISHED, PAUSED, Journal, RunResults
 from .model import FileStatus, Mode, Outcome, Problem, RowResult, Sheet
 from .names import results_name, safe_file_name, unique_path
 from .notify.waiting import forget_told
@@ -55,7 +57,8 @@ class FileOutcome:
     mode: Mode = Mode.APPLY
     results_path: Path | None = None
     problems: list[Problem] = field(default_factory=list)
-    results: list[RowResult] = field(default_factory=list)
+    # every row's result in the sheet's order: a p2e.journal.RunResults, read from the journal on each pass
+    results: Collection[RowResult] = field(default_factory=list)
     counts: Counter = field(default_factory=Counter)
     email_to: list[str] = field(default_factory=list)
     audit_path: Path | None = None
@@ -98,10 +101,11 @@ class FileOutcome:
             lines = [f"{what} {name}: {len(self.results)} rows - " + ", ".join(parts) + "."]
             if self.mode is Mode.PREVIEW:
                 lines.append("This was a preview: nothing was changed in Alma.")
-            attention = [r for r in self.results if r.outcome.needs_attention]
+            attention = sum(n for o, n in self.counts.items() if o.needs_attention)
             if attention:
-                lines.append(f"{len(attention)} row(s) need attention, for example:")
-                lines += [f"  - row {r.row.number}: {r.outcome.value}: {r.details}" for r in attention[:5]]
+                examples = islice((r for r in self.results if r.outcome.needs_attention), 5)
+                lines.append(f"{attention} row(s) need attention, for example:")
+                lines += [f"  - row {r.row.number}: {r.outcome.value}: {r.details}" for r in examples]
             if self.status is FileStatus.PAUSED and self.resume_after:
                 if self.by_hand:
                     lines.append(f"Alma's daily API allowance ran out. To finish the rest, run the same command "
@@ -239,13 +243,14 @@ def process_file(path: Path, settings: Settings, *, preview: bool | None = None,
     waiting_file = status_file.with_name(status_file.name.replace(" - IN PROGRESS.txt", " - WAITING.txt"))
     by_hand = not _in_processing(path, settings)
     try:
-        tasks = plan(sheet, settings)
-        rows = {row.number: row for row in sheet.rows}
-        earlier = journal.results(run.run_id, rows) if run.resumed else {}
-        todo = [t for t in tasks if t.row.number not in earlier]
+        todo = plan(sheet, settings)
+        total = len(todo)
+        earlier = journal.finished_rows(run.run_id) if run.resumed else set()
+        if earlier:
+            todo = [t for t in todo if t.row.number not in earlier]
         label = ("Previewing " if mode is Mode.PREVIEW else "Processing ") + path.name
-        progress = Progress(len(tasks), label=label, calls=lambda: client.stats.calls, rate_limit=settings.rate_limit,
-                            status_file=status_file, stream=stream, already_done=len(earlier))
+        progress = Progress(total, label=label, calls=lambda: client.stats.calls, rate_limit=settings.rate_limit,
+                            status_file=status_file, stream=stream, already_done=total - len(todo))
         progress.report()
         try:
             engine = run_tasks(ctx, todo, workers=settings.workers, progress=progress, stop=stop, by_hand=by_hand)
@@ -253,8 +258,8 @@ def process_file(path: Path, settings: Settings, *, preview: bool | None = None,
         except LockLost:
             return FileOutcome(path, FileStatus.LOCK_LOST, mode=mode, run_id=run.run_id)
         progress.finish()
-        by_row = {**earlier, **engine.results}
-        results = [by_row[row.number] for row in sheet.rows if row.number in by_row]
+        # Every row's result, read back from the journal a row at a time (not held: issue 11's memory target).
+        results = RunResults(journal.path, run.run_id, sheet.rows, engine.not_recorded)
         outcome = FileOutcome(path, FileStatus.PROCESSED, mode=mode, results=results,
                               counts=Counter(r.outcome for r in results),
                               email_to=list(dict.fromkeys(sheet.email_to + settings.mail_to)),
@@ -277,7 +282,7 @@ def process_file(path: Path, settings: Settings, *, preview: bool | None = None,
             note = outcome.reason + " The rows marked Not run continue when the file runs again."
             outcome.email_to = list(settings.mail_to)  # for the systems librarian: the key or Alma, not the file
             writes = sum(n for m, n in client.stats.by_method.items() if m != "GET")
-            if not writes and not any(r.outcome is not Outcome.NOT_RUN for r in engine.results.values()):
+            if not writes and not any(o is not Outcome.NOT_RUN for o in engine.outcomes):
                 outcome.results, outcome.counts = [], Counter()  # nothing happened in this attempt: no workbook
                 journal.note_attempt(run.run_id, client.stats.calls, force=True)
                 _write_waiting(waiting_file, outcome)

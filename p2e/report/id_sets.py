@@ -21,6 +21,7 @@ MMS ID file. Only kinds that have rows get a file. Names come from the results w
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,7 +54,7 @@ def kind_of(result: RowResult) -> str | None:
     return None
 
 
-def plan_id_sets(results_path: Path, results: list[RowResult]) -> list[IdSet]:
+def plan_id_sets(results_path: Path, results: Iterable[RowResult]) -> list[IdSet]:
     """The files to write beside ``results_path`` (names not taken yet), each with its header and IDs."""
     sets: dict[tuple[str, str], list[str]] = {}
     for result in results:

@@ -14,6 +14,7 @@ the results (:mod:`p2e.report.id_sets`).
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..model import Outcome, RowResult
@@ -32,7 +33,7 @@ class CollectionSteps:
     created: bool = False
 
 
-def collections_of(results: list[RowResult]) -> list[CollectionSteps]:
+def collections_of(results: Iterable[RowResult]) -> list[CollectionSteps]:
     """One entry per collection the group rows name, in the order they first appear."""
     found: dict[str, CollectionSteps] = {}
     for result in results:
@@ -74,7 +75,7 @@ def steps_for(entry: CollectionSteps, portfolio_file: str) -> list[str]:
     return steps
 
 
-def write_next_steps(workbook, fmt: dict, results: list[RowResult], portfolio_file: str = "") -> bool:
+def write_next_steps(workbook, fmt: dict, results: Iterable[RowResult], portfolio_file: str = "") -> bool:
     """Add the sheet when any row is a group row; True when it was added."""
     entries = collections_of(results)
     if not entries:

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -38,22 +39,26 @@ class RunInfo:
 
 
 
-def counts(results: list[RowResult]) -> Counter:
+def counts(results: Iterable[RowResult]) -> Counter:
     return Counter(r.outcome for r in results)
 
 
-def write_results(path: Path, sheet: Sheet, results: list[RowResult], info: RunInfo) -> Path:
+def write_results(path: Path, sheet: Sheet, results: Collection[RowResult], info: RunInfo) -> Path:
     """Write the results workbook to ``path`` (use :func:`unique_path` to choose it), and beside it the
-    set-ready ID files of the rows that need a person (:mod:`p2e.report.id_sets`)."""
+    set-ready ID files of the rows that need a person (:mod:`p2e.report.id_sets`).
+
+    ``results`` is read in several passes, one row at a time, and never held whole: the run passes a
+    :class:`p2e.journal.RunResults` (in the sheet's order, read from the journal); a list is put in the
+    sheet's order first.
+    """
     workbook = new_workbook(path)
-    by_row = {r.row.number: r for r in results}
-    ordered = [by_row[row.number] for row in sheet.rows if row.number in by_row]
+    ordered = _in_sheet_order(sheet, results) if isinstance(results, list) else results
     id_sets = plan_id_sets(path, ordered)
     try:
         fmt = formats(workbook)
         _summary_sheet(workbook, fmt, ordered, info)
         _results_sheet(workbook, fmt, "Results", sheet, ordered)
-        attention = [r for r in ordered if r.outcome.needs_attention]
+        attention = (r for r in ordered if r.outcome.needs_attention)
         _results_sheet(workbook, fmt, "Needs attention", sheet, attention, compact=True)
         to_link = [s.path.name for s in id_sets if s.kind == "groups to link" and s.path and s.header == "Portfolio ID"]
         write_next_steps(workbook, fmt, ordered, to_link[0] if to_link else "")
@@ -63,7 +68,23 @@ def write_results(path: Path, sheet: Sheet, results: list[RowResult], info: RunI
     return path
 
 
-def _summary_sheet(workbook, fmt: dict, results: list[RowResult], info: RunInfo) -> None:
+def _in_sheet_order(sheet: Sheet, results: list[RowResult]) -> list[RowResult]:
+    by_row = {r.row.number: r for r in results}
+    return [by_row[row.number] for row in sheet.rows if row.number in by_row]
+
+
+def _summary_sheet(workbook, fmt: dict, results: Iterable[RowResult], info: RunInfo) -> None:
+    # One pass: what the sheet counts (a RunResults is read from the journal on every pass).
+    table: Counter = Counter()  # (action, outcome) -> rows
+    created: set[tuple[str, str]] = set()  # CREATE_COLLECTIONS=yes made these (once per run)
+    for r in results:
+        table[(r.row.action.value if r.row.action else "", r.outcome)] += 1
+        if r.grouped and r.grouped.created_collection:
+            created.add((r.grouped.collection_id, r.grouped.collection_name))
+    overall: Counter = Counter()
+    for (_, outcome), n in table.items():
+        overall[outcome] += n
+    rows = sum(overall.values())
     ws = workbook.add_worksheet("Summary")
     ws.fit_to_pages(1, 1)  # printed on one page
     ws.set_column(0, 0, 28)
@@ -82,7 +103,7 @@ def _summary_sheet(workbook, fmt: dict, results: list[RowResult], info: RunInfo)
         ("Time taken", f"{seconds // 60} min {seconds % 60} s"
                        + (f" in all ({this_attempt // 60} min {this_attempt % 60} s this last time)" if resumed else "")),
         ("Alma", info.alma),
-        ("Rows", str(len(results))),
+        ("Rows", str(rows)),
         ("Alma API calls", f"{calls:,}" + (f" in all ({info.calls:,} this last time)" if resumed else "")),
         ("Run ID", info.run_id),
     ]
@@ -92,8 +113,7 @@ def _summary_sheet(workbook, fmt: dict, results: list[RowResult], info: RunInfo)
                                         "the time taken and the Alma API calls count every attempt."))
     if info.rate:
         facts.insert(facts.index(("Run ID", info.run_id)), ("Alma call rate", info.rate))
-    created = {(g.collection_id, g.collection_name) for g in (r.grouped for r in results) if g and g.created_collection}
-    if created:  # CREATE_COLLECTIONS=yes made these (once per run)
+    if created:
         facts.append(("Collections created", "; ".join(f"'{name}' ({cid}), with one service (CREATE_COLLECTIONS=yes)"
                                                        for cid, name in sorted(created))))
     if info.note:
@@ -103,12 +123,11 @@ def _summary_sheet(workbook, fmt: dict, results: list[RowResult], info: RunInfo)
         ws.merge_range(i, 1, i, 8, value, fmt["left"])  # long values (file, server) get the width of the table
     top = len(facts) + 3
     ws.write_string(top, 0, "Rows by action and result", fmt["bold"])
-    outcomes = [o for o in Outcome if any(r.outcome is o for r in results)]
+    outcomes = [o for o in Outcome if overall[o]]
     ws.write_string(top + 1, 0, "Action", fmt["header"])
     for j, outcome in enumerate(outcomes, start=1):
         ws.write_string(top + 1, j, outcome.value, fmt["header"])
     ws.write_string(top + 1, len(outcomes) + 1, "Total", fmt["header"])
-    table = Counter((r.row.action.value if r.row.action else "", r.outcome) for r in results)
     actions = [a.value for a in Action]
     for i, action in enumerate(actions, start=top + 2):
         ws.write_string(i, 0, action)
@@ -117,11 +136,10 @@ def _summary_sheet(workbook, fmt: dict, results: list[RowResult], info: RunInfo)
         ws.write_number(i, len(outcomes) + 1, sum(table.get((action, o), 0) for o in outcomes))
     total_row = top + 2 + len(actions)
     ws.write_string(total_row, 0, "Total", fmt["bold"])
-    overall = counts(results)
     for j, outcome in enumerate(outcomes, start=1):
         ws.write_number(total_row, j, overall.get(outcome, 0), fmt["bold"])
-    ws.write_number(total_row, len(outcomes) + 1, len(results), fmt["bold"])
-    attention = sum(1 for r in results if r.outcome.needs_attention)
+    ws.write_number(total_row, len(outcomes) + 1, rows, fmt["bold"])
+    attention = sum(n for o, n in overall.items() if o.needs_attention)
     ws.write_string(total_row + 2, 0,
                     f"{attention} row(s) need attention: see the 'Needs attention' sheet." if attention
                     else "No row needs attention.", fmt["bold"])
@@ -138,7 +156,8 @@ def _summary_sheet(workbook, fmt: dict, results: list[RowResult], info: RunInfo)
         ws.insert_chart(total_row + 4, 0, chart, {"x_scale": 1.2, "y_scale": 1.0})
 
 
-def _results_sheet(workbook, fmt: dict, name: str, sheet: Sheet, results: list[RowResult], compact: bool = False) -> None:
+def _results_sheet(workbook, fmt: dict, name: str, sheet: Sheet, results: Iterable[RowResult],
+                   compact: bool = False) -> None:
     ws = workbook.add_worksheet(name)
     originals = list(sheet.headers)
     if compact:
@@ -162,7 +181,9 @@ def _results_sheet(workbook, fmt: dict, name: str, sheet: Sheet, results: list[R
     ws.set_column(extra + 4, extra + 4, 11)
     ws.set_column(extra + 5, extra + 5, 40)
     ws.set_column(extra + 6, extra + 6, 30)
-    for i, result in enumerate(results, start=1):
+    written = 0
+    for i, result in enumerate(results, start=1):  # in row order: constant_memory writes each row as it goes
+        written = i
         if compact:
             ws.write_number(i, 0, result.row.number)
         for j, value in enumerate(sheet.values_of(result.row)[: len(originals)]):  # the staff's cells, streamed
@@ -174,7 +195,7 @@ def _results_sheet(workbook, fmt: dict, name: str, sheet: Sheet, results: list[R
             if value:
                 ws.write_string(i, extra + k, str(value), fmt["text"])
     last_col = extra + len(RESULT_COLUMNS) - 1
-    ws.autofilter(0, 0, max(len(results), 1), last_col)
+    ws.autofilter(0, 0, max(written, 1), last_col)
     # Printed: landscape, one page wide (as many pages tall as the rows need), the header row on every page.
     ws.set_landscape()
     ws.fit_to_pages(1, 0)

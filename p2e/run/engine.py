@@ -11,7 +11,9 @@
 * An outage (no answer or 5xx after every retry) or a refused API key stops new rows the same
   way: the rest are "Not run" (never "Failed"), and the file waits to be run again.
 * Each final result goes to the journal as soon as it is known, so a resumed run never
-  redoes a finished row.
+  redoes a finished row. The engine then lets go of it, and of the row's Task once its window
+  is done: only the rows "Not run" (which the journal does not keep) stay in memory, so that a
+  100,000-row run does not hold 100,000 results (the report reads them back from the journal).
 * The rate the limiter ended at (with ``ALMA_RATE_LIMIT=auto``, the rate it found) is logged
   and kept in the report, for the results' Summary sheet.
 """
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -48,7 +51,9 @@ def halt_reason_of(exc: AlmaError) -> str:
 
 @dataclass
 class EngineReport:
-    results: dict[int, RowResult] = field(default_factory=dict)
+    # The results the journal does not keep (rows "Not run"), by row number; every other row's is in the journal.
+    not_recorded: dict[int, RowResult] = field(default_factory=dict)
+    outcomes: Counter[Outcome] = field(default_factory=Counter)  # this attempt's results, by outcome
     halt_reason: str | None = None  # DAILY, OUTAGE or KEY: why no new row started
     halt_error: AlmaError | None = None  # what Alma (or the network) said, for OUTAGE and KEY
     stopped: bool = False
@@ -90,7 +95,11 @@ def conflict_groups(tasks: list[Task]) -> list[list[Task]]:
 def run_tasks(ctx: RunContext, tasks: list[Task], *, workers: int = 4, window: int = 100,
               progress: Progress | None = None, stop: threading.Event | None = None,
               by_hand: bool = False) -> EngineReport:
-    """Run the rows; ``by_hand`` (``processor.py run``) words the "Not run" rows for someone at a console."""
+    """Run the rows; ``by_hand`` (``processor.py run``) words the "Not run" rows for someone at a console.
+
+    The engine takes ``tasks`` over: it empties the list once the rows are grouped, and lets each Task go
+    once its window is done (the caller should hold no other list of them).
+    """
     report = EngineReport()
     stop = stop or threading.Event()
     halt = threading.Event()  # set on the daily threshold, an outage or a refused key
@@ -109,11 +118,16 @@ def run_tasks(ctx: RunContext, tasks: list[Task], *, workers: int = 4, window: i
             budgets.pop(number, None)
 
     def finish(result: RowResult, final: bool = True) -> None:
-        with lock:
-            report.results[result.row.number] = result
-        release(result.row.number)
-        if final and result.outcome is not Outcome.NOT_RUN:
+        recorded = final and result.outcome is not Outcome.NOT_RUN
+        if recorded:
             ctx.journal.record_result(ctx.run_id, result)
+        with lock:
+            report.outcomes[result.outcome] += 1
+            if recorded:
+                report.not_recorded.pop(result.row.number, None)
+            else:
+                report.not_recorded[result.row.number] = result
+        release(result.row.number)
         ctx.journal.note_attempt(ctx.run_id, ctx.client.stats.calls)
         if progress:
             progress.row_finished(not_run=result.outcome is Outcome.NOT_RUN)
@@ -175,7 +189,8 @@ def run_tasks(ctx: RunContext, tasks: list[Task], *, workers: int = 4, window: i
         return pending
 
     groups = conflict_groups(tasks)
-    windows: list[list[list[Task]]] = []
+    tasks.clear()  # the windows hold them now, and let each window's go once it is done
+    windows: deque[list[list[Task]]] = deque()
     current: list[list[Task]] = []
     size = 0
     for group in groups:
@@ -186,6 +201,7 @@ def run_tasks(ctx: RunContext, tasks: list[Task], *, workers: int = 4, window: i
             current, size = [], 0
     if current:
         windows.append(current)
+    del groups, current
 
     def run_window(groups_in_window: list[list[Task]]) -> None:
         window_tasks = [t for g in groups_in_window for t in g]
@@ -221,7 +237,7 @@ def run_tasks(ctx: RunContext, tasks: list[Task], *, workers: int = 4, window: i
     # (conflict groups are never split), so they cannot step on each other.
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="row") as rows_pool, \
             ThreadPoolExecutor(max_workers=2, thread_name_prefix="window") as window_pool:
-        for future in [window_pool.submit(run_window, w) for w in windows]:
+        for future in [window_pool.submit(run_window, windows.popleft()) for _ in range(len(windows))]:
             future.result()
     report.stopped = stop.is_set()
     report.rate = ctx.client.limiter.describe()

@@ -1,6 +1,7 @@
 """The batch engine (issue 6): faults, crashes, Alma's daily allowance, ordering."""
 from __future__ import annotations
 
+import gc
 import os
 import re
 import signal
@@ -10,7 +11,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from p2e.model import Action, Row, Task
+from p2e.intake import read_workbook
+from p2e.journal import Journal
+from p2e.model import Action, Outcome, Row, RowResult, Task
 from p2e.pipeline import process_file
 from p2e.run.engine import conflict_groups
 from p2e.run.outcomes import DAILY_NOT_RUN_BY_HAND
@@ -274,3 +277,30 @@ def test_progress_counts_rows_not_run_apart_from_rows_done(start_sandbox, settin
     last = console.getvalue().splitlines()[-1]
     assert last.startswith("Processing UIU P2E clean-up.xlsx: 0 of 6 rows done (0%), 6 not run"), last
     assert "calls per second" not in last  # one refused call in a moment is no rate
+
+
+def test_the_run_lets_go_of_each_rows_result_and_task_once_the_journal_has_it(start_sandbox, settings_for, workbook_for,
+                                                                              monkeypatch):
+    # Issue 11: a 100,000-row run must not hold 100,000 results and tasks; the report reads them from the journal.
+    sb, library = start_sandbox(rows=400, mix="delete-only")
+    alive_at_the_end: list[tuple[int, int]] = []
+    recorded = 0
+    real_record = Journal.record_result
+
+    def record_and_count(journal, run_id, result):
+        nonlocal recorded
+        real_record(journal, run_id, result)
+        recorded += 1
+        if recorded == len(library.rows):  # the last row's result: what is still held?
+            objects = gc.get_objects()
+            alive_at_the_end.append((sum(isinstance(o, RowResult) for o in objects),
+                                     sum(isinstance(o, Task) for o in objects)))
+
+    monkeypatch.setattr(Journal, "record_result", record_and_count)
+    workbook = workbook_for(library)
+    outcome = process_file(workbook, settings_for(sb), stream=None)
+
+    assert outcome.counts == Counter({Outcome.DONE: 400}) and len(outcome.results) == 400
+    results, tasks = alive_at_the_end[0]
+    assert results <= 200 and tasks <= 200  # at most the two windows of 100 rows in flight, not all 400
+    assert [r.row.number for r in outcome.results] == [row.number for row in read_workbook(workbook).rows]
