@@ -8,7 +8,8 @@ workbook; it is the processor's memory, kept in ``STATE_DIR``.
 Tables:
   runs     one row per processing of a file (keyed by the file's SHA-256 and mode)
   steps    each write: 'started' before it is sent, 'done' once Alma answered
-  results  each row's final result, so a resumed run does not redo finished rows
+  results  each row's final result, so a resumed run does not redo finished rows; the results
+           workbook is written from here (:class:`RunResults`), not from a list held in memory
   attempts each time a run was started or resumed: its Alma calls and time (for the Summary)
   deleted  every portfolio this installation has deleted (evidence for "Already done")
 """
