@@ -116,6 +116,8 @@ def clean_id(value: object, kind: str) -> tuple[str | None, str | None]:
         raise ValueError(f"unknown ID kind {kind!r}; expected one of {', '.join(ID_FIELDS)}")
     if value is None:
         return None, None
+    if value.__class__ is str and value.isdigit() and value.isascii():  # the usual case: an ID stored as text
+        return _check_shape(value, value, kind)
     name = label(kind)
     if isinstance(value, bool):
         return None, f"This {name} cell holds {shorten(display(value))}, not an ID: type the ID in the cell."

@@ -186,6 +186,8 @@ def _first_row(refs: list[str]) -> int | None:
 
 
 def text_of(value: Any) -> str:
+    if value.__class__ is str:  # most cells (display() would give the same)
+        return value.strip()
     return "" if value is None else display(value)
 
 
