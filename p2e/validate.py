@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from .collector import collector_paused
 from .config import Settings
 from .ids import display, institution_suffix, label
 from .model import (EXCEL_MAX_COLUMNS, RESULT_COLUMNS_ADDED, Action, BibHandling, Problem, Row, Sheet, column_letter,
@@ -45,7 +46,8 @@ def record_words(key: tuple[str, str]) -> str:
 
 def validate(sheet: Sheet, settings: Settings) -> list[Problem]:
     """``sheet.problems`` plus every whole-file rule; an empty list means OK to run."""
-    return list(sheet.problems) + _Checker(sheet, settings).run()
+    with collector_paused():  # every row is walked several times: no rescans by the cyclic collector
+        return list(sheet.problems) + _Checker(sheet, settings).run()
 
 
 class _Checker:

@@ -27,6 +27,7 @@ True
 from __future__ import annotations
 
 import re
+from operator import itemgetter
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
@@ -56,6 +57,7 @@ _CELLS_INLINE = re.compile(rf'({_CELL_START}(?:/>|>({_FORMULA})?(?:<v>({TEXT})</
 _ATTRIBUTES = re.compile(_ATTRIBUTE)
 _ROW_START = re.compile(rf'<row((?:{_grouping_only(_ATTRIBUTE)})*)(/?)>'.encode())
 _NOT_IN_XML = re.compile("[\ufffe\uffff]")
+_WHOLE, _PARTS = itemgetter(0), itemgetter(1, 2, 3, 4, 5)
 
 
 def start_tag(name: str) -> re.Pattern[bytes]:
@@ -121,12 +123,15 @@ def strict_row(buf: bytes, pos: int, declared: frozenset[str] = frozenset()) -> 
     whole = buf[pos:end]
     if b"]]>" in whole:  # XML forbids it in text
         return None
-    try:
-        text = whole.decode("ascii") if whole.isascii() else whole.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    if _NOT_IN_XML.search(text):
-        return None
+    if whole.isascii():
+        text = whole.decode("ascii")
+    else:
+        try:
+            text = whole.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        if _NOT_IN_XML.search(text):
+            return None
     attributes: dict[str, str] = {}
     head = start.group(1)
     if head:
@@ -147,8 +152,8 @@ def strict_row(buf: bytes, pos: int, declared: frozenset[str] = frozenset()) -> 
                      for _, r, s, t, f, v, whole_is, inline in found]
         else:
             found = _CELLS.findall(body)
-            cells = [cell[1:] for cell in found]
-        if sum([len(cell[0]) for cell in found]) != len(body):  # something between the cells: expat reads the row
+            cells = list(map(_PARTS, found))
+        if sum(map(len, map(_WHOLE, found))) != len(body):  # something between the cells: expat reads the row
             return None
         if "&" in body:
             cells = [(r, s, t, f, unescape(v) if v.__class__ is str and "&" in v else v) for r, s, t, f, v in cells]
