@@ -106,6 +106,53 @@ def utf8(head: bytes) -> bool:
     return found is None or found.group(1).upper() in (b"UTF-8", b"UTF8")
 
 
+_ROW_NUMBER = re.compile(rb' r="([0-9]{1,7})"')
+# A sheet's rows mostly share their other attributes (spans, Excel's x14ac:dyDescent): each is read once.
+_OTHER_ATTRIBUTES: dict[tuple[bytes, frozenset[str]], dict[str, str] | None] = {}
+
+
+def row_attributes(head: bytes, declared: frozenset[str]) -> dict[str, str] | None:
+    """A strict row's attributes by name, or None when expat must judge them (a namespace declared, a prefix
+    not declared, an attribute twice).
+
+    >>> row_attributes(b' r="4" spans="1:2" x14ac:dyDescent="0.25"', frozenset({"x14ac"}))
+    {'r': '4', 'spans': '1:2', 'x14ac:dyDescent': '0.25'}
+    >>> row_attributes(b' r="4" r="5"', frozenset()), row_attributes(b' y:z="1"', frozenset())
+    (None, None)
+    """
+    number = _ROW_NUMBER.match(head)
+    if number is None:
+        return _attributes(head, declared)
+    rest = head[number.end():]
+    key = (rest, declared)
+    if key in _OTHER_ATTRIBUTES:
+        others = _OTHER_ATTRIBUTES[key]
+    else:
+        others = _attributes(rest, declared)
+        if others is not None and "r" in others:
+            others = None
+        if len(_OTHER_ATTRIBUTES) < 1000:
+            _OTHER_ATTRIBUTES[key] = others
+    if others is None:
+        return None
+    return {"r": number.group(1).decode("ascii"), **others}
+
+
+def _attributes(head: bytes, declared: frozenset[str]) -> dict[str, str] | None:
+    attributes: dict[str, str] = {}
+    if not head:
+        return attributes
+    pairs = _ATTRIBUTES.findall(head.decode("utf-8"))
+    for name, value in pairs:
+        prefix, colon, _ = name.partition(":")
+        if name == "xmlns" or prefix == "xmlns" or (colon and prefix != "xml" and prefix not in declared):
+            return None  # a namespace declared here, or a prefix not declared: expat decides
+        attributes[name] = value
+    if len(attributes) != len(pairs):  # an attribute twice: not well-formed, expat says so
+        return None
+    return attributes
+
+
 def strict_row(buf: bytes, pos: int, declared: frozenset[str] = frozenset()) -> StrictRow | None:
     """The row that starts at ``buf[pos]`` if it is in the strict shape, else None (expat reads it).
 
@@ -132,17 +179,9 @@ def strict_row(buf: bytes, pos: int, declared: frozenset[str] = frozenset()) -> 
             return None
         if _NOT_IN_XML.search(text):
             return None
-    attributes: dict[str, str] = {}
-    head = start.group(1)
-    if head:
-        pairs = _ATTRIBUTES.findall(head.decode("utf-8"))
-        for name, value in pairs:
-            prefix, colon, _ = name.partition(":")
-            if name == "xmlns" or prefix == "xmlns" or (colon and prefix != "xml" and prefix not in declared):
-                return None  # a namespace declared here, or a prefix not declared: expat decides
-            attributes[name] = value
-        if len(attributes) != len(pairs):  # an attribute twice: not well-formed, expat says so
-            return None
+    attributes = row_attributes(start.group(1), declared)
+    if attributes is None:
+        return None
     cells: list[tuple[str, str, str, str, Any]] = []
     if body_end > start.end():
         body = text[start.end() - pos:body_end - pos] if len(text) == len(whole) else buf[start.end():body_end].decode("utf-8")
