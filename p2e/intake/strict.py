@@ -106,18 +106,18 @@ def utf8(head: bytes) -> bool:
     return found is None or found.group(1).upper() in (b"UTF-8", b"UTF8")
 
 
-_ROW_NUMBER = re.compile(rb' r="([0-9]{1,7})"')
+_ROW_NUMBER = re.compile(r' r="([0-9]{1,7})"')
 # A sheet's rows mostly share their other attributes (spans, Excel's x14ac:dyDescent): each is read once.
-_OTHER_ATTRIBUTES: dict[tuple[bytes, frozenset[str]], dict[str, str] | None] = {}
+_OTHER_ATTRIBUTES: dict[tuple[str, frozenset[str]], dict[str, str] | None] = {}
 
 
-def row_attributes(head: bytes, declared: frozenset[str]) -> dict[str, str] | None:
+def row_attributes(head: str, declared: frozenset[str]) -> dict[str, str] | None:
     """A strict row's attributes by name, or None when expat must judge them (a namespace declared, a prefix
     not declared, an attribute twice).
 
-    >>> row_attributes(b' r="4" spans="1:2" x14ac:dyDescent="0.25"', frozenset({"x14ac"}))
+    >>> row_attributes(' r="4" spans="1:2" x14ac:dyDescent="0.25"', frozenset({"x14ac"}))
     {'r': '4', 'spans': '1:2', 'x14ac:dyDescent': '0.25'}
-    >>> row_attributes(b' r="4" r="5"', frozenset()), row_attributes(b' y:z="1"', frozenset())
+    >>> row_attributes(' r="4" r="5"', frozenset()), row_attributes(' y:z="1"', frozenset())
     (None, None)
     """
     number = _ROW_NUMBER.match(head)
@@ -135,14 +135,14 @@ def row_attributes(head: bytes, declared: frozenset[str]) -> dict[str, str] | No
             _OTHER_ATTRIBUTES[key] = others
     if others is None:
         return None
-    return {"r": number.group(1).decode("ascii"), **others}
+    return {"r": number.group(1), **others}
 
 
-def _attributes(head: bytes, declared: frozenset[str]) -> dict[str, str] | None:
+def _attributes(head: str, declared: frozenset[str]) -> dict[str, str] | None:
     attributes: dict[str, str] = {}
     if not head:
         return attributes
-    pairs = _ATTRIBUTES.findall(head.decode("utf-8"))
+    pairs = _ATTRIBUTES.findall(head)
     for name, value in pairs:
         prefix, colon, _ = name.partition(":")
         if name == "xmlns" or prefix == "xmlns" or (colon and prefix != "xml" and prefix not in declared):
@@ -179,7 +179,7 @@ def strict_row(buf: bytes, pos: int, declared: frozenset[str] = frozenset()) -> 
             return None
         if _NOT_IN_XML.search(text):
             return None
-    attributes = row_attributes(start.group(1), declared)
+    attributes = row_attributes(start.group(1).decode("utf-8"), declared)
     if attributes is None:
         return None
     cells: list[tuple[str, str, str, str, Any]] = []
@@ -197,6 +197,25 @@ def strict_row(buf: bytes, pos: int, declared: frozenset[str] = frozenset()) -> 
         if "&" in body:
             cells = [(r, s, t, f, unescape(v) if v.__class__ is str and "&" in v else v) for r, s, t, f, v in cells]
     return StrictRow(attributes, cells, end)
+
+
+def strict_rows(buf: bytes, pos: int, declared: frozenset[str] = frozenset()) -> tuple[list[StrictRow], int, bool]:
+    """The strict rows from ``buf[pos]`` up to the last whole row in ``buf``: the rows, where they end, and whether
+    they end at a row that is not in the strict shape (expat reads on from there).
+
+    >>> rows, end, stopped = strict_rows(b'<row r="1"><c r="A1"><v>1</v></c></row><row r="2"><c r="A2"><v>2</v></c>'
+    ...                                  b'<c r="B2" t="s"><v>0</v></c></row><row r="3"><c r="A3"><v>3</v></c>', 0)
+    >>> [(row.attributes, row.cells) for row in rows], end, stopped
+    ([({'r': '1'}, [('A1', '', '', '', '1')]), ({'r': '2'}, [('A2', '', '', '', '2'), ('B2', '', 's', '', '0')])], 106, False)
+    """
+    rows: list[StrictRow] = []
+    while True:
+        row = strict_row(buf, pos, declared)
+        if row is None:  # a row in another shape, or one not whole in ``buf``
+            return rows, pos, bool(rows) and buf.find(b"</row>", pos) >= 0
+        rows.append(row)
+        pos = row.end
+
 
 def enter(parser: Any, chunks: Iterator[bytes], tag: re.Pattern[bytes], seen_at: Callable[[], int]
           ) -> tuple[bytes, int, bool]:

@@ -143,6 +143,9 @@ ROW_ATTRIBUTES = '<row r="2" spans="1:2" x14ac:dyDescent="0.25">'
      '<row r="4" hidden="1"/>', False, 3),
     # single quotes: expat's
     ("<row r='2'><c r='A2'><v>1</v></c></row>", False, 0),
+    # XML's entities in a formula and a value, across rows read all at once
+    ('<row r="2"><c r="A2" t="str"><f>A1&amp;"x"</f><v>a &amp; b &lt;c&gt;</v></c></row>'
+     '<row r="3" spans="1:2"><c r="A3"><v>3</v></c><c r="B3" t="s"><v>1</v></c></row>', False, 2),
 ])
 def test_shapes_are_read_the_same_either_way(tmp_path, rows, extra_ns, strict_rows):
     path = tmp_path / "s.xlsx"
@@ -168,6 +171,7 @@ def test_shapes_are_read_the_same_either_way(tmp_path, rows, extra_ns, strict_ro
     '<row r="1048577"><c r="A1048577"><v>1</v></c></row>',                 # past Excel's last row
     '<row r="2"><c r="A2" t="s"><v>7</v></c></row>',                       # a shared string that is not there
     '<row r="2"><c r="A2"><v>12abc</v></c></row>',                         # a number that is not one
+    '<row r="2"><c r="A2"><v>1</v></c></row><c r="A3"><v>1</v></c></row>',  # a cell outside a row
 ])
 def test_what_expat_refuses_is_refused_the_same_either_way(tmp_path, rows):
     path = tmp_path / "bad.xlsx"
