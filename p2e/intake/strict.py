@@ -199,24 +199,6 @@ def strict_row(buf: bytes, pos: int, declared: frozenset[str] = frozenset()) -> 
     return StrictRow(attributes, cells, end)
 
 
-def strict_rows(buf: bytes, pos: int, declared: frozenset[str] = frozenset()) -> tuple[list[StrictRow], int, bool]:
-    """The strict rows from ``buf[pos]`` up to the last whole row in ``buf``: the rows, where they end, and whether
-    they end at a row that is not in the strict shape (expat reads on from there).
-
-    >>> rows, end, stopped = strict_rows(b'<row r="1"><c r="A1"><v>1</v></c></row><row r="2"><c r="A2"><v>2</v></c>'
-    ...                                  b'<c r="B2" t="s"><v>0</v></c></row><row r="3"><c r="A3"><v>3</v></c>', 0)
-    >>> [(row.attributes, row.cells) for row in rows], end, stopped
-    ([({'r': '1'}, [('A1', '', '', '', '1')]), ({'r': '2'}, [('A2', '', '', '', '2'), ('B2', '', 's', '', '0')])], 106, False)
-    """
-    rows: list[StrictRow] = []
-    while True:
-        row = strict_row(buf, pos, declared)
-        if row is None:  # a row in another shape, or one not whole in ``buf``
-            return rows, pos, bool(rows) and buf.find(b"</row>", pos) >= 0
-        rows.append(row)
-        pos = row.end
-
-
 def enter(parser: Any, chunks: Iterator[bytes], tag: re.Pattern[bytes], seen_at: Callable[[], int]
           ) -> tuple[bytes, int, bool]:
     """Feed ``parser`` (expat, with the part's handlers) the part up to the end of the start tag ``tag``

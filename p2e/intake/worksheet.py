@@ -20,7 +20,7 @@ from ..model import shorten
 from . import limits
 from .cells import RowMaker, column_index
 from .expat import chunks_of, feed
-from .strict import SHEET_DATA, StrictRow, enter, strict_rows
+from .strict import SHEET_DATA, StrictRow, enter, strict_row
 from .limits import TextBudget
 from .messages import FileRejected
 from .package import Package, SheetPart
@@ -101,14 +101,14 @@ class SheetReader:
                 else:
                     more = False
                 buf, pos = b"".join(pieces), 0
-            rows, pos, stopped = strict_rows(buf, pos, declared)
-            for row in rows:
-                raw = self._made(maker, row)
-                if raw is not None:
-                    yield raw
-            self.strict_count += len(rows)
-            if stopped or not rows:  # a row in another shape, or the end of the sheet data: expat reads on
+            row = strict_row(buf, pos, declared)
+            if row is None:  # a row in another shape, or the end of the sheet data: expat reads on from here
                 return chain([buf[pos:]], chunks), fed
+            raw = self._made(maker, row)
+            self.strict_count += 1
+            if raw is not None:
+                yield raw
+            pos = row.end
 
     def _made(self, maker: RowMaker, row: StrictRow) -> RawRow | None:
         number, hidden = start_row(self, row.attributes)
