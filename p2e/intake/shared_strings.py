@@ -24,7 +24,7 @@ from typing import IO, Any, Callable, Iterator
 from . import limits
 from .expat import chunks_of, feed, safe_parser
 from .limits import TextBudget
-from .strict import SHARED_STRINGS, TEXT, enter, unescape
+from .strict import SHARED_STRINGS, TEXT, enter, topped_up, unescape
 
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main "  # expat's "uri local" names
 _SST, _SI, _T, _RPH = (_MAIN + name for name in ("sst", "si", "t", "rPh"))
@@ -78,16 +78,7 @@ def _strict(parser: Any, chunks: Iterator[bytes], strings: list[str], budget: Te
     more = True
     while True:
         if more and len(buf) < BLOCK_BYTES:
-            pieces = [buf]
-            size = len(buf)
-            for chunk in chunks:
-                pieces.append(chunk)
-                size += len(chunk)
-                if size >= 2 * BLOCK_BYTES:
-                    break
-            else:
-                more = False
-            buf = b"".join(pieces)
+            buf, more = topped_up(buf, chunks, BLOCK_BYTES)
         cut = buf.rfind(b"</si>") + 5  # the end of the last whole item in the block
         read = _block(buf[:cut], strings, budget) if cut > 4 else 0
         buf = buf[read:]

@@ -199,6 +199,24 @@ def strict_row(buf: bytes, pos: int, declared: frozenset[str] = frozenset()) -> 
     return StrictRow(attributes, cells, end)
 
 
+def topped_up(rest: bytes, chunks: Iterator[bytes], least: int) -> tuple[bytes, bool]:
+    """``rest`` with chunks added until it holds ``2 * least`` bytes or the part ends; and whether more is left.
+
+    >>> topped_up(b"ab", iter([b"cd", b"ef", b"gh"]), 2)
+    (b'abcd', True)
+    >>> topped_up(b"ab", iter([b"cd"]), 4)
+    (b'abcd', False)
+    """
+    pieces = [rest]
+    size = len(rest)
+    for chunk in chunks:
+        pieces.append(chunk)
+        size += len(chunk)
+        if size >= 2 * least:
+            return b"".join(pieces), True
+    return b"".join(pieces), False
+
+
 def enter(parser: Any, chunks: Iterator[bytes], tag: re.Pattern[bytes], seen_at: Callable[[], int]
           ) -> tuple[bytes, int, bool]:
     """Feed ``parser`` (expat, with the part's handlers) the part up to the end of the start tag ``tag``

@@ -20,7 +20,7 @@ from ..model import shorten
 from . import limits
 from .cells import RowMaker, column_index
 from .expat import chunks_of, feed
-from .strict import SHEET_DATA, StrictRow, enter, strict_row
+from .strict import SHEET_DATA, StrictRow, enter, strict_row, topped_up
 from .limits import TextBudget
 from .messages import FileRejected
 from .package import Package, SheetPart
@@ -91,16 +91,7 @@ class SheetReader:
         more = True
         while True:
             if more and len(buf) - pos < STRICT_ROW_BYTES:
-                pieces = [buf[pos:]]
-                size = len(pieces[0])
-                for chunk in chunks:
-                    pieces.append(chunk)
-                    size += len(chunk)
-                    if size >= 2 * STRICT_ROW_BYTES:
-                        break
-                else:
-                    more = False
-                buf, pos = b"".join(pieces), 0
+                (buf, more), pos = topped_up(buf[pos:], chunks, STRICT_ROW_BYTES), 0
             row = strict_row(buf, pos, declared)
             if row is None:  # a row in another shape, or the end of the sheet data: expat reads on from here
                 return chain([buf[pos:]], chunks), fed
