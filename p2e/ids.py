@@ -116,6 +116,8 @@ def clean_id(value: object, kind: str) -> tuple[str | None, str | None]:
         raise ValueError(f"unknown ID kind {kind!r}; expected one of {', '.join(ID_FIELDS)}")
     if value is None:
         return None, None
+    if value.__class__ is str and value.isdigit() and value.isascii():  # the usual case: an ID stored as text
+        return _check_shape(value, value, kind)
     name = label(kind)
     if isinstance(value, bool):
         return None, f"This {name} cell holds {shorten(display(value))}, not an ID: type the ID in the cell."
@@ -179,8 +181,19 @@ def _check_text(raw: str, kind: str) -> tuple[str | None, str | None]:
     return _check_shape(text, raw, kind)
 
 
+_PREFIXES = {"mms_id": MMS_PREFIX, "target_mms_id": MMS_PREFIX,
+             "portfolio_id": PORTFOLIO_PREFIX, "target_portfolio_id": PORTFOLIO_PREFIX}
+
+
 def _check_shape(text: str, raw: str, kind: str) -> tuple[str | None, str | None]:
     """``text`` is digits: does it look like the kind of ID its column holds?"""
+    if len(text) <= MAX_ID_DIGITS:  # the usual case, said in a few steps (the rules below give the same)
+        prefix = _PREFIXES.get(kind)
+        if prefix is not None:
+            if text.startswith(prefix):
+                return text, None
+        elif len(text) < 15 or not text.startswith(MMS_PREFIX):
+            return text, None
     name = label(kind)
     if len(text) > MAX_ID_DIGITS:
         return None, (f"This {name} ({shorten(text)}) has {len(text):,} digits, far too many for an ID: "

@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from .collector import collector_paused
 from .config import Settings
 from .ids import display, institution_suffix, label
 from .model import (EXCEL_MAX_COLUMNS, RESULT_COLUMNS_ADDED, Action, BibHandling, Problem, Row, Sheet, column_letter,
@@ -36,9 +37,17 @@ _GROUP_ID_FIELDS = ("collection", "service")
 _DOUBTFUL = re.compile(r"delete|re[\s_-]*link|keep|group", re.IGNORECASE)
 
 
+def record_words(key: tuple[str, str]) -> str:
+    """What a row acts on, in words: ``("mms", "99...")`` -> ``"The record with MMS ID 99..."``."""
+    kind, value = key
+    start = {"portfolio": "Portfolio", "mms": "The record with MMS ID", "bib": "The record with Voyager Bib ID"}[kind]
+    return f"{start} {shorten(value)}"
+
+
 def validate(sheet: Sheet, settings: Settings) -> list[Problem]:
     """``sheet.problems`` plus every whole-file rule; an empty list means OK to run."""
-    return list(sheet.problems) + _Checker(sheet, settings).run()
+    with collector_paused():  # every row is walked several times: no rescans by the cyclic collector
+        return list(sheet.problems) + _Checker(sheet, settings).run()
 
 
 class _Checker:
@@ -236,13 +245,14 @@ class _Checker:
         for row in self.sheet.rows:
             if row.action is None or (row.action is Action.KEEP and not row.action_text):
                 continue  # unknown (already reported) or unmarked
-            key, what, field_name = self.record_key(row)
+            key, field_name = self.record_key(row)
             if key is None:
                 continue
             first = seen.get(key)
             if first is None:
                 seen[key] = row
                 continue
+            what = record_words(key)
             assert first.action is not None and row.action is not None  # skipped above when None
             if first.action is not row.action:
                 self.add(f"{what} is marked {row.action.value} here but {first.action.value} in row {first.number}: "
@@ -281,14 +291,15 @@ class _Checker:
                          f"portfolio and {'deletes' if handling == 'delete' else 'suppresses'} the record: the record "
                          "you keep cannot also be removed. Check which record is the P2E one.", row, "target_mms_id")
 
-    def record_key(self, row: Row) -> tuple[tuple[str, str] | None, str, str]:
+    def record_key(self, row: Row) -> tuple[tuple[str, str] | None, str]:
+        """What a row acts on (its portfolio, else its record), and the column that names it."""
         if row.portfolio_id:
-            return ("portfolio", row.portfolio_id), f"Portfolio {shorten(row.portfolio_id)}", "portfolio_id"
+            return ("portfolio", row.portfolio_id), "portfolio_id"
         if row.mms_id:
-            return ("mms", row.mms_id), f"The record with MMS ID {shorten(row.mms_id)}", "mms_id"
+            return ("mms", row.mms_id), "mms_id"
         if row.voyager_bib_id:
-            return ("bib", row.voyager_bib_id), f"The record with Voyager Bib ID {shorten(row.voyager_bib_id)}", "voyager_bib_id"
-        return None, "", ""
+            return ("bib", row.voyager_bib_id), "voyager_bib_id"
+        return None, ""
 
     def institution_codes(self) -> None:
         """Alma IDs end in the institution's 4-digit code; one that differs is from elsewhere.

@@ -24,10 +24,14 @@ One job per file, in the order a file goes through them:
 ``messages.py``           every message a whole file is refused with; :class:`FileRejected`
 ``limits.py``             Excel's limits and ours; the text budget of one workbook
 ``parts.py``              bounding a workbook's XML parts before they are read
-``package.py``            opening the package: sheets and states, shared strings, date styles
+``package.py``            opening the package: sheets and states, date styles
 ``xmlstream.py``          safe streaming XML for the small parts (defusedxml)
-``expat.py``              the fast, safe push parser for sheets and shared strings
-``worksheet.py``          streaming one sheet's rows, hidden rows and columns, merged ranges
+``expat.py``              the safe push parser for sheets and shared strings
+``strict.py``             rows and shared strings in the plain shape Excel writes, matched whole (fast)
+``shared_strings.py``     the shared strings: the plain ones matched, expat's handlers for the rest
+``worksheet.py``          streaming one sheet: its plain rows matched, expat for the rest, merged ranges
+``sheet_events.py``       expat's handlers for a sheet: any row shape, hidden columns, merged ranges
+``cells.py``              a row's cells to values as Excel shows them (numbers stay numbers)
 ``xlsx.py``               reading an .xlsx/.xlsm workbook: its parts bounded, then its sheets
 ``ods.py``                reading an .ods spreadsheet (LibreOffice): the package bounded, its tables listed
 ``ods_table.py``          streaming one .ods table's rows, hidden rows and columns, merged cells

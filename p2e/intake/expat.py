@@ -20,7 +20,7 @@ entity is a syntax error. (It does not depend on defusedxml's version.)
 """
 from __future__ import annotations
 
-from typing import IO, Any, Callable, Iterator
+from typing import IO, Any, Callable, Iterable, Iterator
 from xml.parsers import expat
 
 from . import limits
@@ -55,22 +55,27 @@ def safe_parser(names: dict[str, str] | None = None) -> Any:
     return parser
 
 
-def feed(parser: Any, src: IO[bytes], in_long_text: Callable[[], bool]) -> Iterator[None]:
-    """Feed ``src`` to ``parser`` a chunk at a time, pausing (yielding) after each chunk so that the caller can
-    hand on what the handlers collected.
+def chunks_of(src: IO[bytes]) -> Iterator[bytes]:
+    """``src`` a chunk at a time."""
+    return iter(lambda: src.read(CHUNK), b"")
+
+
+def feed(parser: Any, src: IO[bytes] | Iterable[bytes], in_long_text: Callable[[], bool], fed: int = 0) -> Iterator[None]:
+    """Feed ``src`` (a file, or its chunks) to ``parser`` a chunk at a time, pausing (yielding) after each
+    chunk so that the caller can hand on what the handlers collected. ``fed``: the bytes this parser
+    was given before.
 
     Raises :class:`~p2e.intake.xmlstream.RunTooLong` when limits.MAX_XML_RUN_BYTES are fed without a
     single event (a tag or attribute that never ends), or when ``in_long_text()`` says the text being
     collected has grown past it: more than any Excel cell holds, refused before it is held.
     """
-    fed = 0
-    while True:
-        data = src.read(CHUNK)
-        parser.Parse(data, not data)
+    for data in chunks_of(src) if hasattr(src, "read") else src:  # type: ignore[arg-type]
         if not data:
-            yield
-            return
+            continue
+        parser.Parse(data, False)
         fed += len(data)
         if fed - max(parser.CurrentByteIndex, 0) > limits.MAX_XML_RUN_BYTES or in_long_text():
             raise RunTooLong()
         yield
+    parser.Parse(b"", True)
+    yield

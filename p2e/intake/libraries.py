@@ -66,7 +66,7 @@ def check_libraries() -> None:
     try:
         from openpyxl.styles import numbers  # noqa: F401
         from openpyxl.utils import cell, datetime as openpyxl_datetime  # noqa: F401
-        from . import package, worksheet
+        from . import cells, package, worksheet  # noqa: F401
     except ImportError as exc:
         library = "defusedxml" if "defusedxml" in str(exc) else "openpyxl"
         raise LibraryProblem(library, f"a name the reader uses is missing ({exc})") from None

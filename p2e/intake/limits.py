@@ -57,6 +57,10 @@ class TextBudget:
         self.text_bytes = 0
 
     def add_text(self, text: str) -> None:
-        self.text_bytes += sys.getsizeof(text) + 8
+        self.add_size(sys.getsizeof(text) + 8)
+
+    def add_size(self, size: int) -> None:
+        """Count ``size`` bytes of text held (a string takes ``sys.getsizeof(text) + 8``, its place in a list)."""
+        self.text_bytes += size
         if self.text_bytes > MAX_TEXT_BYTES:
             raise reject("too_much_text", name=self.name, limit_mb=MAX_TEXT_BYTES // (1024 * 1024))

@@ -23,16 +23,14 @@ from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelt
 from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900
 
 from . import limits
-from .expat import feed, safe_parser
 from .limits import TextBudget
+from .shared_strings import read_shared_strings
 from .xmlstream import parse_part
 
 _NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _CT = "{http://schemas.openxmlformats.org/package/2006/content-types}"
 _RELS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 _REL_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
-_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main "  # expat's "uri local" names
-_SI_NAME, _T_NAME, _RPH_NAME = _MAIN + "si", _MAIN + "t", _MAIN + "rPh"
 
 # The workbook part's content type, in the order a template wins over a workbook (as openpyxl does).
 WORKBOOK_TYPES = (
@@ -150,67 +148,3 @@ def _date_styles(archive: zipfile.ZipFile) -> tuple[frozenset[int], frozenset[in
         if code is not None and is_timedelta_format(code):
             durations.add(index)
     return frozenset(dates), frozenset(durations)
-
-
-class TooLong(str):
-    """A shared string longer than Excel allows: its start, and ``length``; refused where a cell uses it."""
-
-    length = 0
-
-
-def read_shared_strings(src: IO[bytes], budget: TextBudget) -> list[str]:
-    """The shared strings in order; one longer than Excel allows is kept short, as a :class:`TooLong`.
-
-    Read with expat's handlers (:mod:`p2e.intake.expat`): a million strings build no element objects."""
-    strings: list[str] = []
-    append = strings.append
-    add_text = budget.add_text
-    parts: list[str] = []   # the pieces of the <t> being read
-    runs: list[str] = []    # the texts of the <si> being read (one, or one per rich-text run)
-    in_si = in_text = in_phonetic = False
-
-    def start(name: str, attrs: dict[str, str]) -> None:
-        nonlocal in_si, in_text, in_phonetic
-        if name == _SI_NAME:
-            in_si = True
-            runs.clear()
-        elif name == _T_NAME:
-            if in_si and not in_phonetic:  # phonetic guides (<rPh>) are left out
-                parts.clear()
-                in_text = True
-        elif name == _RPH_NAME:
-            in_phonetic = True
-
-    def end(name: str) -> None:
-        nonlocal in_si, in_text, in_phonetic
-        if name == _T_NAME:
-            if in_text:
-                runs.append(parts[0] if len(parts) == 1 else "".join(parts))
-                in_text = False
-        elif name == _SI_NAME:
-            in_si = False
-            text = runs[0] if len(runs) == 1 else "".join(runs)
-            if "x005F_" in text:
-                text = text.replace("x005F_", "")
-            if len(text) > limits.EXCEL_MAX_CELL_CHARS:
-                long_text = TooLong(text[:limits.QUOTE_START])
-                long_text.length = len(text)
-                text = long_text
-            add_text(text)
-            append(text)
-        elif name == _RPH_NAME:
-            in_phonetic = False
-
-    def long_text() -> bool:
-        if not in_text:
-            parts.clear()  # text between elements (indentation) is never kept
-            return False
-        return len(parts) > 1 and sum(map(len, parts)) > limits.MAX_XML_RUN_BYTES
-
-    parser = safe_parser({n: n for n in (_SI_NAME, _T_NAME, _RPH_NAME)})
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    parser.CharacterDataHandler = parts.append
-    for _ in feed(parser, src, long_text):
-        pass
-    return strings

@@ -7,11 +7,11 @@ Nothing else escapes.
 """
 from __future__ import annotations
 
-import gc
 import logging
 import warnings
 from pathlib import Path
 
+from ..collector import collector_paused
 from ..model import Sheet, shorten
 from . import csv_reader, ods, xls, xlsx
 from . import rows as rows_module
@@ -33,12 +33,8 @@ def read_workbook(path: Path, *, max_file_mb: float = 50.0, compact: bool = Fals
     """
     path = Path(path)
     token = rows_module.COMPACT.set(compact)
-    # Intake builds hundreds of thousands of small objects and no cycles: the cyclic garbage
-    # collector would rescan them all again and again (a 100,000-row file took half as long again).
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
     try:
-        with warnings.catch_warnings():
+        with collector_paused(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             kind = sniff(path, max_file_mb)
             if kind == "csv":
@@ -58,5 +54,3 @@ def read_workbook(path: Path, *, max_file_mb: float = 50.0, compact: bool = Fals
         raise reject("unreadable", name=path.name) from None
     finally:
         rows_module.COMPACT.reset(token)
-        if gc_was_enabled:
-            gc.enable()

@@ -58,6 +58,7 @@ def build_sheet(path: Path, sheet_name: str, rows: Iterator[RawRow], merged: Cal
                 header_width = width
                 sheet, columns = _new_sheet(path, sheet_name, raw)
                 watched = set(columns.values())
+                maker = RowMaker(header_width, sheet, columns)
             continue
         if all(blank(v) for v in raw.values):
             continue
@@ -76,7 +77,7 @@ def build_sheet(path: Path, sheet_name: str, rows: Iterator[RawRow], merged: Cal
                           problem_kw={"sheet": sheet_name, "row": widest.number, "column": column_letter(width - 1)})
         if raw.formula_columns:
             uncalculated.extend((raw.number, c) for c in sorted(raw.formula_columns & watched))
-        row = make_row(raw, header_width, sheet, columns, sheet.headers)
+        row = maker.make(raw)
         sheet.rows.append(row)
         if cells is not None:
             cells.take(row)
@@ -186,48 +187,61 @@ def _first_row(refs: list[str]) -> int | None:
 
 
 def text_of(value: Any) -> str:
+    if value.__class__ is str:  # most cells (display() would give the same)
+        return value.strip()
     return "" if value is None else display(value)
 
 
-def make_row(raw: RawRow, width: int, sheet: Sheet, columns: dict[str, int], headers: list[str]) -> Row:
-    values = raw.values
-    if len(values) < width:
-        values = values + [None] * (width - len(values))
-    row = Row(number=raw.number, values=values)
+class RowMaker:
+    """Makes each data row of one sheet into a :class:`Row`; the columns it reads are found once, from the header."""
 
-    index = columns.get("action")
-    if index is not None:
-        row.action_text = text_of(values[index])
-        if row.action_text:
-            row.action = _action_of(row.action_text)
-        else:
-            row.action = Action.KEEP  # an unmarked row is left alone
-    index = columns.get("bib_handling")
-    if index is not None:
-        row.bib_handling_text = text_of(values[index])
-        row.bib_handling = _bib_handling_of(row.bib_handling_text) if row.bib_handling_text else None
-    index = columns.get("po_line")
-    if index is not None and not blank(values[index]):
-        row.po_line = text_of(values[index]).replace("\u00a0", " ").strip() or None
+    def __init__(self, width: int, sheet: Sheet, columns: dict[str, int]):
+        self.width = width
+        self.sheet = sheet
+        self.action = columns.get("action")
+        self.bib_handling = columns.get("bib_handling")
+        self.po_line = columns.get("po_line")
+        self.group: list[tuple[str, int]] = [(name, columns[name]) for name in ("collection", "service") if name in columns]
+        self.ids: list[tuple[str, int]] = [(name, columns[name]) for name in ID_FIELDS if name in columns]
 
-    for name in ("collection", "service"):  # group: an ID or a public name, as text (validate checks rounding)
-        index = columns.get(name)
+    def make(self, raw: RawRow) -> Row:
+        values = raw.values
+        if len(values) < self.width:
+            values = values + [None] * (self.width - len(values))
+        row = Row(number=raw.number, values=values)
+
+        index = self.action
+        if index is not None:
+            row.action_text = text_of(values[index])
+            if row.action_text:
+                row.action = _action_of(row.action_text)
+            else:
+                row.action = Action.KEEP  # an unmarked row is left alone
+        index = self.bib_handling
+        if index is not None:
+            row.bib_handling_text = text_of(values[index])
+            row.bib_handling = _bib_handling_of(row.bib_handling_text) if row.bib_handling_text else None
+        index = self.po_line
         if index is not None and not blank(values[index]):
-            setattr(row, name, " ".join(text_of(values[index]).replace("\u00a0", " ").split()) or None)
+            row.po_line = text_of(values[index]).replace("\u00a0", " ").strip() or None
 
-    acts = row.action is not Action.KEEP
-    for name in ID_FIELDS:
-        index = columns.get(name)
-        if index is None:
-            continue
-        value = values[index]
-        text, message = clean_id(value, name)
-        setattr(row, name, text)
-        values[index] = text if text is not None else (None if blank(value) else display(value))
-        if message and acts:
-            sheet.problems.append(Problem(message, sheet=sheet.sheet_name, row=raw.number,
-                                          column=column_letter(index), column_name=headers[index]))
-    return row
+        for field_name, index in self.group:  # group: an ID or a public name, as text (validate checks rounding)
+            if not blank(values[index]):
+                setattr(row, field_name, " ".join(text_of(values[index]).replace("\u00a0", " ").split()) or None)
+
+        acts = row.action is not Action.KEEP
+        for name, index in self.ids:
+            value = values[index]
+            if value is None:
+                continue
+            text, message = clean_id(value, name)
+            setattr(row, name, text)
+            values[index] = text if text is not None else (None if blank(value) else display(value))
+            if message and acts:
+                sheet = self.sheet
+                sheet.problems.append(Problem(message, sheet=sheet.sheet_name, row=raw.number,
+                                              column=column_letter(index), column_name=sheet.headers[index]))
+        return row
 
 
 @lru_cache(maxsize=256)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from p2e import cli
-from p2e.intake import LibraryProblem, check_libraries, worksheet
+from p2e.intake import LibraryProblem, cells, check_libraries
 from .conftest import good_workbook
 
 
@@ -18,7 +18,7 @@ def broken_from_excel(*args, **kwargs):
 
 
 def test_a_library_that_no_longer_works_is_named(monkeypatch):
-    monkeypatch.setattr(worksheet, "from_excel", broken_from_excel)
+    monkeypatch.setattr(cells, "from_excel", broken_from_excel)
     with pytest.raises(LibraryProblem) as info:
         check_libraries()
     assert info.value.library == "openpyxl"
@@ -28,7 +28,7 @@ def test_a_library_that_no_longer_works_is_named(monkeypatch):
 
 
 def test_validate_stops_before_reading_the_file(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(worksheet, "from_excel", broken_from_excel)
+    monkeypatch.setattr(cells, "from_excel", broken_from_excel)
     path = good_workbook(tmp_path / "p2e.xlsx")
     config = tmp_path / "config.env"
     config.write_text(f"INBOX_DIR={tmp_path}\nOUTBOX_DIR={tmp_path / 'out'}\nSTATE_DIR={tmp_path / 'state'}\n")
