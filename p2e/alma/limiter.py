@@ -108,10 +108,17 @@ class RateLimiter:
         >>> limiter.in_window()
         1
         """
-        if not self.interval:
+        place = self.take_place()
+        try:
             yield
-            return
+        finally:
+            self.written(place)
+
+    def take_place(self) -> list[float | None]:
+        """The first half of :meth:`sending`: wait for room in the window, then count this call from now on."""
         place: list[float | None] = [None]
+        if not self.interval:
+            return place
         with self._written:
             while True:
                 now = time.monotonic()
@@ -121,12 +128,16 @@ class RateLimiter:
                 self._written.wait(free - now)
             self._sent.append(place)
             self._admitted(now)
-        try:
-            yield
-        finally:
-            with self._written:
-                place[0] = time.monotonic()
-                self._written.notify_all()
+        return place
+
+    def written(self, place: list[float | None]) -> None:
+        """The second half: the request has been written; it counts until a second from now."""
+        moment = time.monotonic()
+        if not self.interval:
+            return
+        with self._written:
+            place[0] = moment
+            self._written.notify_all()
 
     def in_window(self) -> int:
         """How many calls count now: written in the last second, or being written."""
