@@ -5,7 +5,7 @@ machine with the processor it serves, and a busy machine can leave a sandbox thr
 read a request that arrived a while before: counted when they are read, requests that arrived
 spaced out look like a burst, and the sandbox answers 429 where Alma would not (measured in the
 consortium benchmark: requests written at most 23 a second were read up to 25 a second, some of
-them 100-290 ms after they arrived). So:
+them 0.1 to 0.5 s after the kernel had received them; docs/sandbox.md). So:
 
 * on Linux the kernel dates each request's bytes as they arrive (``SO_TIMESTAMPNS``), and the
   sandbox counts those moments (:class:`ArrivalReader`);
