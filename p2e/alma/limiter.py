@@ -59,6 +59,8 @@ class RateLimiter:
     institution against the same threshold, and its clock is not ours).
     """
 
+    PENDING_WAIT = 0.05  # seconds: the longest wait for a call being written (its writer wakes the waiters sooner)
+
     def __init__(self, rate: float | None, safety: float = 0.95, window: float = 1.0):
         self.rate = rate
         self.safety = safety
@@ -71,6 +73,7 @@ class RateLimiter:
         self._sent: collections.deque[list[float | None]] = collections.deque()
         self._lock = threading.Lock()
         self._written = threading.Condition(self._lock)
+        self._waiting_for_writes = 0  # threads in take_place() waiting for a write to finish (not for a time)
 
     def acquire(self) -> None:
         """Wait for this thread's turn; return when the call may be built and sent (see :meth:`sending`)."""
@@ -91,7 +94,8 @@ class RateLimiter:
                     slot = max(self._next, self._hold_until)
                     self._next = slot + self.interval
                     wait = slot - now
-                wait = max(wait, self._full_until(now) - now)
+                free = self._full_until(now)
+                wait = max(wait, (now + self.PENDING_WAIT if free is None else free) - now)
                 if wait <= 0:
                     self._sent_now(now, waited=slot > started or waited)
                     return
@@ -123,9 +127,14 @@ class RateLimiter:
             while True:
                 now = time.monotonic()
                 free = self._full_until(now)
-                if free <= now:
+                if free is not None and free <= now:
                     break
-                self._written.wait(free - now)
+                if free is None:  # only calls being written fill it: woken when one is
+                    self._waiting_for_writes += 1
+                    self._written.wait(self.PENDING_WAIT)
+                    self._waiting_for_writes -= 1
+                else:
+                    self._written.wait(free - now)
             self._sent.append(place)
             self._admitted(now)
         return place
@@ -137,7 +146,8 @@ class RateLimiter:
             return
         with self._written:
             place[0] = moment
-            self._written.notify_all()
+            if self._waiting_for_writes:
+                self._written.notify_all()
 
     def in_window(self) -> int:
         """How many calls count now: written in the last second, or being written."""
@@ -150,15 +160,17 @@ class RateLimiter:
             self._sent.popleft()
         return sum(1 for (moment,) in self._sent if moment is None or moment > now - self.window)
 
-    def _full_until(self, now: float) -> float:
-        """(under the lock) ``now`` if the window has room, else the moment it may have (re-checked then)."""
+    def _full_until(self, now: float) -> float | None:
+        """(under the lock) ``now`` if the window has room, else the moment it may have (re-checked then).
+
+        None: calls still being written fill it; one of them finishing may make room."""
         over = self._counted(now) - self.per_window
         if over < 0:
             return now
         ends = sorted(m + self.window for (m,) in self._sent if m is not None and m > now - self.window)
         if over < len(ends):
             return ends[over]
-        return now + 0.05  # the rest are being written: their writers wake the waiters when done
+        return None
 
     def _admitted(self, moment: float) -> None:
         """Called (under the lock) with the moment each call takes its place in the window; tests record it."""
