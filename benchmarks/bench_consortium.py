@@ -11,7 +11,8 @@ from ``institutions/<CODE>/config.env``, each client at ``--client-limit`` (defa
 institution it prints the calls per second over its own run (first to last call in its audit
 log) as a share of its limit, the answers 429, and its wall time; and the processor's peak memory
 (VmHWM, sampled every 0.2 s). ``--sandbox-priority`` runs the sandboxes at a higher priority (as
-``bench_engine.py`` does beside CPU hogs). Targets (issue 13): every institution at 90% or more of its limit,
+``bench_engine.py`` does beside CPU hogs). The sandboxes count each request at the moment the
+kernel received it (docs/sandbox.md), the clients at the moment they wrote it (p2e/alma/sending.py). Targets (issue 13): every institution at 90% or more of its limit,
 0 answers 429.
 """
 from __future__ import annotations

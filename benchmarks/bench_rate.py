@@ -19,9 +19,9 @@ with 150 ms latency (separate processes, as in bench_engine.py, whose helpers th
   send 40 calls a second, and the rate only climbs while the limiter is what holds calls back.
 
 The sandbox stands in for Alma, which runs on its own servers: in every part it gets a higher
-priority where the system allows (root), so that a busy machine slows the processor, as it would,
-and not "Alma's" count of arrivals (a starved sandbox reads late requests as a burst and answers
-429 though they were sent within the limit). The rate the run settled at is read from the results
+priority where the system allows (root), so that a busy machine slows the processor, as it would.
+(It counts requests by the moment the kernel received them, so a starved sandbox no longer reads
+late requests as a burst: docs/sandbox.md, "When a request arrived".) The rate the run settled at is read from the results
 workbook's Summary sheet; "best 10 s" is
 the most calls answered in any 10 seconds of the run's audit log, divided by 10.
 """

@@ -9,7 +9,8 @@ The client knows HTTP and Alma's conventions and nothing about spreadsheets.
 Behaviour worth knowing:
 
 * Every call (reads included) waits its turn at one :class:`RateLimiter` shared by all
-  threads, so a worker pool never exceeds ``rate_limit`` calls per second.
+  threads, and is counted at the moment its request is written (:mod:`p2e.alma.sending`), so
+  a worker pool never has more than ``rate_limit`` calls arrive at Alma in any second.
 * 429 ``PER_SECOND_THRESHOLD``, 5xx, time-outs and dropped connections are retried with
   exponential back-off and jitter, honouring ``Retry-After``.
 * A write whose answer was lost (time-out, dropped connection, 5xx) is never blindly sent
@@ -28,7 +29,6 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import requests
-from requests.adapters import HTTPAdapter
 
 if TYPE_CHECKING:  # the settings are only read here, never imported at run time: this package knows HTTP only
     from ..config import Settings
@@ -44,6 +44,7 @@ from .errors import (
     parse_error_body,
 )
 from .limiter import CallStats, RateLimiter, limiter_for
+from .sending import LimitedAdapter
 
 API = "/almaws/v1"
 MAX_MMS_IDS_PER_CALL = 100  # GET /bibs?mms_id= takes at most 100 IDs
@@ -79,7 +80,8 @@ class AlmaClient(ElectronicCalls):
         self.stats = CallStats()
         self._local = threading.local()
         self.session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
+        # each call is counted by the limiter at the moment its request is written (p2e.alma.sending)
+        adapter = LimitedAdapter(self.limiter, pool_connections=1, pool_maxsize=pool_size, max_retries=0)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.headers.update({"Authorization": f"apikey {api_key}", "Accept": "application/json"})

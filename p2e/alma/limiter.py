@@ -2,12 +2,15 @@
 
 Alma counts every call of an institution (this tool's, Primo's, the link resolver's...) against
 one per-second threshold and answers 429 ``PER_SECOND_THRESHOLD`` above it. The limiter keeps
-this tool below its share, counted at the moment each call is sent:
+this tool below its share, counting each call at the moment it is written to the connection
+(the client's connections do that: :mod:`p2e.alma.sending`):
 
 >>> limiter = RateLimiter(rate=25)
 >>> limiter.per_window          # at most this many calls in any one second (95% of 25)
 23
->>> limiter.acquire()           # returns when this call may go
+>>> limiter.acquire()           # returns when this thread's turn has come
+>>> with limiter.sending():     # around the write: counted until a second after it
+...     pass
 
 Nobody knows the threshold for sure (25 or 50 a second, 10 on sandboxes), and other systems of
 the institution use it too, so by default (``ALMA_RATE_LIMIT=auto``) the rate is found while the
@@ -26,28 +29,37 @@ the limiter is what holds the calls back, and slows down by a fifth on each 429
 from __future__ import annotations
 
 import collections
+import contextlib
 import logging
 import threading
 import time
+from typing import Iterator
 
 log = logging.getLogger("p2e.alma")
 AUTO = "auto"  # ALMA_RATE_LIMIT=auto
 
 
 class RateLimiter:
-    """At most ``rate`` calls in any one second, counted at the moment each call is sent.
+    """At most ``per_window`` calls reach Alma in any one second. Shared by every thread.
 
-    Shared by every thread. Two rules, both needed:
+    Alma counts calls as they arrive, so a call is counted from the moment it is let go until
+    one second after it has been written to the connection (:meth:`sending`, which the client's
+    connections call around the write). A thread that was let go and then stalled before its bytes
+    left (the CPU was busy, another thread held Python's lock, the machine paused) stays counted
+    the whole time, and the calls after it wait instead of arriving together with it. Two steps:
 
-    * calls are spaced evenly (``1 / rate`` apart), so a pool of workers never bursts;
-    * when a call is about to go, the calls really sent in the last second are counted. A
-      thread that wakes late (the CPU was busy, a large answer was being parsed, the machine
-      paused) would otherwise go out together with the threads whose turn it now is, and
-      Alma, which counts arrivals per second, answers 429. Such a thread waits again instead.
+    * :meth:`acquire`, before the request is built: the thread's turn. Turns are spaced evenly
+      (``1 / (rate * safety)`` apart), so a pool of workers never bursts; nobody goes during a
+      :meth:`hold`; nobody goes while the window is full.
+    * :meth:`sending`, around the write itself: the call takes a place in the window (waiting
+      while the calls written in the last second, and those being written, fill it), and the
+      place is dated when the write has finished.
 
     ``safety`` keeps a little below the limit (Alma counts every integration of the
     institution against the same threshold, and its clock is not ours).
     """
+
+    PENDING_WAIT = 0.05  # seconds: the longest wait for a call being written (its writer wakes the waiters sooner)
 
     def __init__(self, rate: float | None, safety: float = 0.95, window: float = 1.0):
         self.rate = rate
@@ -57,11 +69,14 @@ class RateLimiter:
         self.window = window
         self._next = time.monotonic()
         self._hold_until = 0.0
-        self._sent: collections.deque[float] = collections.deque()
+        # one place per call in the window: [the moment its write finished], [None] while it is being written
+        self._sent: collections.deque[list[float | None]] = collections.deque()
         self._lock = threading.Lock()
+        self._written = threading.Condition(self._lock)
+        self._waiting_for_writes = 0  # threads in take_place() waiting for a write to finish (not for a time)
 
     def acquire(self) -> None:
-        """Wait for this thread's turn; return at the moment the call may be sent."""
+        """Wait for this thread's turn; return when the call may be built and sent (see :meth:`sending`)."""
         if not self.interval:
             return
         with self._lock:
@@ -74,28 +89,94 @@ class RateLimiter:
         while True:
             with self._lock:
                 now = time.monotonic()
-                while self._sent and self._sent[0] <= now - self.window:
-                    self._sent.popleft()
                 wait = self._hold_until - now
                 if wait > 0:  # a hold began while this thread slept: a new turn after it, spaced like any other
                     slot = max(self._next, self._hold_until)
                     self._next = slot + self.interval
                     wait = slot - now
-                if len(self._sent) >= self.per_window:
-                    wait = max(wait, self._sent[0] + self.window - now)
+                free = self._full_until(now)
+                wait = max(wait, (now + self.PENDING_WAIT if free is None else free) - now)
                 if wait <= 0:
-                    self._sent.append(now)
-                    self._admitted(now)
                     self._sent_now(now, waited=slot > started or waited)
                     return
             waited = True
             time.sleep(wait)
 
+    @contextlib.contextmanager
+    def sending(self) -> Iterator[None]:
+        """Around writing one request: counted from now (waiting while the window is full) until a second after.
+
+        >>> limiter = RateLimiter(rate=25)
+        >>> with limiter.sending():
+        ...     pass                    # the request is written here
+        >>> limiter.in_window()
+        1
+        """
+        place = self.take_place()
+        try:
+            yield
+        finally:
+            self.written(place)
+
+    def take_place(self) -> list[float | None]:
+        """The first half of :meth:`sending`: wait for room in the window, then count this call from now on."""
+        place: list[float | None] = [None]
+        if not self.interval:
+            return place
+        with self._written:
+            while True:
+                now = time.monotonic()
+                free = self._full_until(now)
+                if free is not None and free <= now:
+                    break
+                if free is None:  # only calls being written fill it: woken when one is
+                    self._waiting_for_writes += 1
+                    self._written.wait(self.PENDING_WAIT)
+                    self._waiting_for_writes -= 1
+                else:
+                    self._written.wait(free - now)
+            self._sent.append(place)
+            self._admitted(now)
+        return place
+
+    def written(self, place: list[float | None]) -> None:
+        """The second half: the request has been written; it counts until a second from now."""
+        moment = time.monotonic()
+        if not self.interval:
+            return
+        with self._written:
+            place[0] = moment
+            if self._waiting_for_writes:
+                self._written.notify_all()
+
+    def in_window(self) -> int:
+        """How many calls count now: written in the last second, or being written."""
+        with self._lock:
+            return self._counted(time.monotonic())
+
+    def _counted(self, now: float) -> int:
+        """(under the lock) Forget the places older than the window; count the rest."""
+        while self._sent and self._sent[0][0] is not None and self._sent[0][0] <= now - self.window:
+            self._sent.popleft()
+        return sum(1 for (moment,) in self._sent if moment is None or moment > now - self.window)
+
+    def _full_until(self, now: float) -> float | None:
+        """(under the lock) ``now`` if the window has room, else the moment it may have (re-checked then).
+
+        None: calls still being written fill it; one of them finishing may make room."""
+        over = self._counted(now) - self.per_window
+        if over < 0:
+            return now
+        ends = sorted(m + self.window for (m,) in self._sent if m is not None and m > now - self.window)
+        if over < len(ends):
+            return ends[over]
+        return None
+
     def _admitted(self, moment: float) -> None:
-        """Called (under the lock) with the moment each call is let go; tests record it."""
+        """Called (under the lock) with the moment each call takes its place in the window; tests record it."""
 
     def _sent_now(self, moment: float, waited: bool) -> None:
-        """Called (under the lock) as each call is let go; ``waited``: the limiter held it back."""
+        """Called (under the lock) as each thread's turn comes; ``waited``: the limiter held it back."""
 
     def throttled(self) -> None:
         """Alma answered this thread's last call 429 ``PER_SECOND_THRESHOLD`` (a fixed rate stays as it is)."""
@@ -128,7 +209,7 @@ class AdaptiveRateLimiter(RateLimiter):
     * Multiplicative decrease: a 429 ``PER_SECOND_THRESHOLD`` answer (:meth:`throttled`) cuts
       the rate by a fifth, once per burst: 429s for calls sent before the last cut are the same
       burst and cut nothing more.
-    * Calls are still counted at the moment they are sent (:class:`RateLimiter`).
+    * Calls are still counted from the moment they are written (:class:`RateLimiter`).
     """
 
     START = 10.0

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import collections
 import hashlib
+import io
 import json
 import random
 import re
@@ -30,6 +31,7 @@ from xml.etree import ElementTree as ET
 from xml.sax.saxutils import escape
 
 from . import sru as sru_server
+from .arrivals import ArrivalReader, PerSecondWindow, date_arrivals
 from .store import SandboxError, Store
 
 API_KEY = "sandbox-rw-key"
@@ -250,6 +252,19 @@ class _Handler(BaseHTTPRequestHandler):
         # client's delayed ACK add ~40 ms to every keep-alive request
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.server.sandbox._count_connection()  # type: ignore[attr-defined]
+        self.arrivals = ArrivalReader.wrap(self.connection)  # the kernel dates each request as it arrives (Linux)
+        if self.arrivals is not None:
+            self.rfile.close()
+            self.rfile = io.BufferedReader(self.arrivals)
+        self.arrived = time.monotonic()
+
+    def parse_request(self) -> bool:
+        # the moment this request arrived, for the per-second threshold: the kernel's date, else now (before
+        # the headers are parsed): a sandbox thread that reads late must not count a burst that never was
+        now = time.monotonic()
+        kernel = self.arrivals.arrived if self.arrivals is not None else None
+        self.arrived = min(now, kernel) if kernel is not None else now
+        return super().parse_request()
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet
         pass
@@ -268,6 +283,10 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
+    def server_bind(self) -> None:
+        super().server_bind()
+        date_arrivals(self.socket)  # requests waiting to be accepted are dated as they arrive (see arrivals.py)
+
 
 class Sandbox:
     """A running embedded Alma. Start with :meth:`start`; stop with :meth:`stop` or ``with``."""
@@ -282,7 +301,7 @@ class Sandbox:
         self.requests: list[dict] = []
         self._log_lock = threading.Lock()
         self._gate_lock = threading.Lock()
-        self._window: collections.deque[float] = collections.deque()
+        self._window = PerSecondWindow()  # arrivals counted for rate_limit
         self._daily_used = 0
         self._occurrences: collections.Counter = collections.Counter()
         self._outage_calls = 0  # API calls seen since the outage switches were set
@@ -528,7 +547,7 @@ class Sandbox:
         elif key not in (self.api_key, self.readonly_key, self.no_acq_key) or (key == self.readonly_key and method != "GET") \
                 or (key == self.no_acq_key and path.startswith("/almaws/v1/acq/")):
             return self._error_reply(400, "UNAUTHORIZED", UNAUTHORIZED_MESSAGE, as_json, tracking=False)
-        now = time.monotonic()
+        arrived = h.arrived  # (see _Handler.parse_request)
         with self._gate_lock:
             if sru and not opts.sru_counts_against_thresholds:
                 limit = None
@@ -538,12 +557,9 @@ class Sandbox:
                 pass
             elif self._daily_used >= limit:
                 return self._error_reply(429, "DAILY_THRESHOLD", "Daily threshold has been reached.", as_json)
-            elif opts.rate_limit:
-                while self._window and self._window[0] <= now - 1.0:
-                    self._window.popleft()
-                if len(self._window) >= opts.rate_limit:
+            elif opts.rate_limit:  # at most rate_limit arrivals in any one second
+                if not self._window.admit(arrived, opts.rate_limit):
                     return self._error_reply(429, "PER_SECOND_THRESHOLD", "HTTP requests are more than allowed per second", as_json)
-                self._window.append(now)
             if limit is not None:
                 self._daily_used += 1
         rng = self._fate(method, path)

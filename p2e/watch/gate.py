@@ -6,7 +6,9 @@ The gate shuts only on Alma's own refusal of the key (``UNAUTHORIZED``: a wrong 
 key, an area without permission). An Alma that does not answer, or a used-up daily allowance,
 leaves it as it was: the pipeline already waits out outages and pauses on the allowance.
 
-While it is shut, no file is claimed or resumed: each ready file stays in the inbox with
+A suggestion request (no Action filled in, or Mode = Suggest: the pipeline only reads for it) still
+goes through while the key may read but not write; everything else waits. While the gate is
+shut, no other file is claimed or resumed: each ready file stays in the inbox with
 ``<file> - WAITING.txt`` in the outbox saying why, the log says why once, and MAIL_TO (the
 systems librarian) gets one email per episode, not one per look (the episode is remembered in
 ``STATE_DIR/waiting-notices.json``, as for a waiting file). When the key can write again, the
@@ -18,6 +20,10 @@ log says so, the WAITING notes go and files proceed.
 ['Alma Bibs (read/write): reads, but POST /almaws/v1/bibs/test refused: UNAUTHORIZED (give it Read/write)']
 >>> refusals([Check("Daily API allowance", False, "refused: DAILY_THRESHOLD")])
 []
+>>> refuses_reading([Check("Alma Bibs (read/write)", False, "reads, but POST /almaws/v1/bibs/test refused: UNAUTHORIZED")])
+False
+>>> refuses_reading([Check("API key", False, "Alma refuses this key in every area (UNAUTHORIZED)")])
+True
 """
 from __future__ import annotations
 
@@ -32,9 +38,11 @@ import schedule
 
 from ..config import Settings
 from ..files import write_atomic
+from ..intake import FileRejected, read_workbook
 from ..model import Mode, Outcome
 from ..names import safe_file_name
 from ..notify.waiting import forget_told
+from ..suggest.file import wants_suggestions
 
 if TYPE_CHECKING:
     from ..check import Check
@@ -44,12 +52,30 @@ log = logging.getLogger("p2e.watch")
 RECHECK_SECONDS = 300.0   # while the gate is shut: how often the key is tried again
 NOTICE_ID = "pre-flight check"  # the episode's name in STATE_DIR/waiting-notices.json
 REFUSED = "UNAUTHORIZED"  # Alma's code for a key that may not do this (shared/alma-examples)
+WRITES_ONLY = "reads, but "  # how check words an area whose reads Alma answers but whose writes it refuses
 
 
 def refusals(checks: Sequence["Check"]) -> list[str]:
     """The checks that failed because Alma refused this key, each as one plain line."""
     return [f"{c.what}: {c.seen}" + (f" ({c.todo})" if c.todo else "")
             for c in checks if not c.ok and REFUSED in c.seen]
+
+
+def refuses_reading(checks: Sequence["Check"]) -> bool:
+    """True when Alma refused this key a read (the key itself, or an area's GET), not only writes."""
+    return any(not c.ok and REFUSED in c.seen and not c.seen.startswith(WRITES_ONLY) for c in checks)
+
+
+def only_suggests(path: Path, settings: Settings) -> bool:
+    """True when the pipeline will only suggest for ``path`` (reads only): no Action filled in, or Mode = Suggest.
+
+    Decided as the pipeline decides (:func:`p2e.suggest.file.wants_suggestions`); a file that cannot be
+    read is not a suggestion request (it waits with the rest, and is refused once the gate opens)."""
+    try:
+        sheet = read_workbook(path, max_file_mb=settings.max_file_mb, compact=True)
+    except (FileRejected, OSError):
+        return False
+    return wants_suggestions(sheet)
 
 
 def run_alma_checks(settings: Settings) -> list["Check"]:
@@ -72,6 +98,7 @@ class GateNotice:
     results_path: Path | None = None
     run_id: str = NOTICE_ID
     reason_kind: str = "key"
+    reads: bool = False  # the key may still read: suggestion requests run
 
     @property
     def source(self) -> Path:
@@ -88,9 +115,11 @@ class GateNotice:
     def summary(self) -> str:
         return (f"The processor checked the API key for {self.settings.alma_description()} and Alma refuses it:\n"
                 + "\n".join(f"  - {line}" for line in self.lines)
-                + f"\n\nNo file is started while this lasts. New files wait in the inbox folder "
-                  f"({self.settings.inbox_dir}); nothing is lost and nothing was changed in Alma. "
-                  "Put the key right in Alma's Developer Network (or ALMA_API_KEY in the settings, then restart "
+                + ("\n\nNo file that would change Alma is started while this lasts (a request for suggestions still "
+                   "runs: it only reads). Such files wait in the inbox folder " if self.reads else
+                   "\n\nNo file is started while this lasts. New files wait in the inbox folder ")
+                + f"({self.settings.inbox_dir}); nothing is lost and nothing was changed in Alma. "
+                + "Put the key right in Alma's Developer Network (or ALMA_API_KEY in the settings, then restart "
                   f"the watcher). The watcher checks again every {RECHECK_SECONDS / 60:g} minutes and the files "
                   "then run by themselves. Run 'processor.py check' to see every check.")
 
@@ -106,6 +135,8 @@ class KeyGate:
         self.recheck_seconds = recheck_seconds
         self.checks = checks
         self.shut: list[str] = []           # why the gate is shut; empty: open
+        self.reads = True                   # while shut: Alma still lets the key read (suggestion requests go)
+        self._kinds: dict[Path, tuple[tuple[int, int], bool]] = {}  # file -> ((size, mtime), only suggests)
         self.checked = False
         self._next_recheck = 0.0            # monotonic
         self._notes: set[Path] = set()      # WAITING notes this gate wrote
@@ -131,6 +162,7 @@ class KeyGate:
             self._next_recheck = time.monotonic() + self.recheck_seconds
             return
         refused = refusals(checks)
+        self.reads = not refuses_reading(checks)
         problems = [f"{c.what}: {c.seen.rstrip('. ')}" for c in checks if not c.ok and REFUSED not in c.seen]
         if refused:
             self._shut(refused)
@@ -150,13 +182,29 @@ class KeyGate:
             self.check_now()
         return self.is_open
 
+    def allows_file(self, path: Path) -> bool:
+        """True when ``path`` may start now: the gate is open, or the key may read and the file only reads."""
+        if self.allows():
+            return True
+        if not self.reads:
+            return False
+        try:
+            stat = path.stat()
+        except OSError:
+            return False
+        version = (stat.st_size, stat.st_mtime_ns)
+        known = self._kinds.get(path)
+        if known is None or known[0] != version:  # read once per version of the file, not at every look
+            known = self._kinds[path] = (version, only_suggests(path, self.settings))
+        return known[1]
+
     def hold(self, path: Path) -> None:
         """A ready file that may not start: say why beside it in the outbox (once per file)."""
         note = Path(self.settings.outbox_dir) / safe_file_name(path.stem, " - WAITING", ".txt")
         if note in self._notes:
             return
         text = (f"{path.name} is waiting in the inbox (written {datetime.now():%Y-%m-%d %H:%M}).\n\n"
-                f"{GateNotice(self.settings, self.shut).summary()}\n")
+                f"{GateNotice(self.settings, self.shut, reads=self.reads).summary()}\n")
         try:
             write_atomic(note, text)
             self._notes.add(note)
@@ -169,12 +217,13 @@ class KeyGate:
             log.error("Pre-flight check: Alma refuses this API key, so no file is started until it is put right: %s",
                       "; ".join(refused))
         self.shut = refused
-        self.tell(GateNotice(self.settings, refused))  # once per episode (STATE_DIR/waiting-notices.json)
+        self.tell(GateNotice(self.settings, refused, reads=self.reads))  # once per episode (STATE_DIR/waiting-notices.json)
 
     def _open(self) -> None:
         if self.shut:
             log.info("Pre-flight check: Alma accepts this API key again; waiting files proceed.")
-        self.shut = []
+        self.shut, self.reads = [], True
+        self._kinds.clear()
         forget_told(self.settings, NOTICE_ID)  # the next refusal is a new episode, told again
         for note in sorted(self._notes):
             try:

@@ -197,8 +197,8 @@ class Watcher:
 
     # -- files --------------------------------------------------------------------------
     def take(self, path: Path) -> None:
-        """Claim a ready file from the inbox and process it (not while Alma refuses the key: it waits)."""
-        if self.gate is not None and not self.gate.allows():
+        """Claim a ready file from the inbox and process it (while Alma refuses the key, only a suggestion request)."""
+        if self.gate is not None and not self.gate.allows_file(path):
             self.gate.hold(path)
             return
         try:
@@ -221,8 +221,10 @@ class Watcher:
     def resume_processing(self) -> None:
         """Process files left in processing/ by a crash, a stop or a paused run, when they are due."""
         for path in self.processing.due():
-            if self.stop.is_set() or self.lock.lost.is_set() or (self.gate is not None and not self.gate.allows()):
+            if self.stop.is_set() or self.lock.lost.is_set():
                 return
+            if self.gate is not None and not self.gate.allows_file(path):
+                continue  # Alma refuses the key: only a suggestion request goes on
             log.info("Resuming %s (left in processing by an earlier run).", path.name)
             self.handle(path)
 

@@ -108,3 +108,57 @@ def test_the_check_runs_at_start_then_once_a_day_while_the_key_may_write(start_s
     assert gate.allows() and key_tests(sb) == 2
     assert gate.allows() and key_tests(sb) == 2
     watcher.lock.release()
+
+
+def _suggestion_requests(inbox: Path, rows) -> list[str]:
+    """The three kinds of file the pipeline routes to the suggestion step (reads only)."""
+    import openpyxl
+
+    from tests.suggest.library import raw_report
+
+    raw_report(inbox / "no Action column.xlsx", rows)
+    raw_report(inbox / "Mode Suggest.xlsx", rows, mode="Suggest")
+    empty = raw_report(inbox / "Actions all empty.xlsx", rows)
+    wb = openpyxl.load_workbook(empty)
+    wb["P2E"].cell(row=2, column=7, value="Action")
+    wb.save(empty)
+    return sorted(p.name for p in inbox.iterdir())
+
+
+def test_a_read_only_key_lets_suggestion_requests_through_and_still_holds_a_file_with_actions(
+        settings_for, workbook_for, smtp_server):
+    from dataclasses import replace
+
+    from p2e.sandbox import Sandbox, generate_library
+    from tests.suggest.library import SUFFIX, build
+
+    seed, rows = build()
+    with Sandbox.start(seed=seed) as sb:
+        settings = replace(mail_settings(settings_for, sb, smtp_server.port, alma_api_key=sb.readonly_key),
+                           mms_id_suffix=SUFFIX)
+        requests = _suggestion_requests(Path(settings.inbox_dir), rows)
+        workbook_for(generate_library(2, random_seed=3, mix="delete-only"), "with actions.xlsx")
+
+        assert watch(settings, once=True, settle_seconds=0.1) == 0
+
+        assert writes(sb) == []
+    folders = Folders.of(settings)
+    assert staff_files(folders.inbox) == ["with actions.xlsx"]            # held: it would write
+    note = (Path(settings.outbox_dir) / "with actions - WAITING.txt").read_text()
+    assert "a request for suggestions still runs" in note
+    assert sorted(name.split(" - processed ")[0] for name in staff_files(folders.done)) == \
+        sorted(name.removesuffix(".xlsx") for name in requests)
+    assert len(outbox(settings, "SUGGESTED")) == 3 and outbox(settings, "results") == []
+
+
+def test_a_key_that_cannot_read_holds_suggestion_requests_too(settings_for, smtp_server):
+    from p2e.sandbox import Sandbox
+    from tests.suggest.library import build
+
+    seed, rows = build()
+    with Sandbox.start(seed=seed) as sb:
+        settings = mail_settings(settings_for, sb, smtp_server.port, alma_api_key="l8xx-not-this-alma-s-key")
+        requests = _suggestion_requests(Path(settings.inbox_dir), rows)
+        assert watch(settings, once=True, settle_seconds=0.1) == 0
+    assert staff_files(Folders.of(settings).inbox) == requests
+    assert outbox(settings, "SUGGESTED") == []
