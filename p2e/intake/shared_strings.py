@@ -31,8 +31,9 @@ _SST, _SI, _T, _RPH = (_MAIN + name for name in ("sst", "si", "t", "rPh"))
 
 # One string in the plain shape: the whole item (to check the items are all there is), then its text.
 _ITEM = re.compile(rf'(<si><t(?: xml:space="preserve")?>({TEXT})</t></si>)')
-# Characters and markup XML forbids in text, which expat would refuse: the strict reader leaves them to it.
-_NOT_IN_XML = re.compile("[\ufffe\uffff]|]]>")
+# Characters XML forbids, and carriage returns (XML turns them into line feeds): a block holding one is
+# matched item by item (the regular expression leaves them to expat).
+_CONTROL = bytes(range(0x20)).translate(None, b"\t\n")
 # The strict reader takes this much of the part at a time.
 BLOCK_BYTES = 1 << 20
 
@@ -88,12 +89,19 @@ def _strict(parser: Any, chunks: Iterator[bytes], strings: list[str], budget: Te
 
 def _block(block: bytes, strings: list[str], budget: TextBudget) -> int:
     """Read the plain items at the start of ``block`` into ``strings``; how many bytes they took."""
+    if b"]]>" in block:  # XML forbids it in text
+        return 0
     try:
         text = block.decode("utf-8")
     except UnicodeDecodeError:
         return 0
-    if _NOT_IN_XML.search(text):
+    if not block.isascii() and ("\ufffe" in text or "\uffff" in text):  # characters XML forbids
         return 0
+    # no control characters (XML forbids most; a carriage return becomes a line feed): a quick look, in bytes
+    items = _plain_items(text) if len(block.translate(None, _CONTROL)) == len(block) else None
+    if items is not None:
+        _take(items, text, strings, budget)
+        return len(block)
     found = _ITEM.findall(text)
     if sum([len(whole) for whole, _ in found]) != len(text):  # something else in the block: read the items one by one
         taken, at = [], 0
@@ -109,11 +117,35 @@ def _block(block: bytes, strings: list[str], budget: TextBudget) -> int:
     items = [item for _, item in found]
     if "&" in text:
         items = [unescape(item) if "&" in item else item for item in items]
+    _take(items, text, strings, budget)
+    return len(text.encode("utf-8")) if not text.isascii() else len(text)
+
+
+def _plain_items(text: str) -> list[str] | None:
+    """The texts of a block of nothing but ``<si><t>text</t></si>`` items with no entity, found with string
+    operations alone (most blocks); None for any other block. (The caller has checked the characters.)
+
+    >>> _plain_items('<si><t>delete</t></si><si><t xml:space="preserve"> a </t></si><si><t></t></si>')
+    ['delete', ' a ', '']
+    >>> _plain_items('<si><t>a</t></si><si><r><t>b</t></r></si>'), _plain_items('<si><t>a &amp; b</t></si>')
+    (None, None)
+    """
+    if '<t xml:space="preserve">' in text:
+        text = text.replace('<t xml:space="preserve">', "<t>")  # the attribute does not change the text
+    if "&" in text or not (text.startswith("<si><t>") and text.endswith("</t></si>")):
+        return None
+    items = text[7:-9].split("</t></si><si><t>")
+    if text.count("<") != 4 * len(items):  # a "<" inside an item: another element is there
+        return None
+    return items
+
+
+def _take(items: list[str], text: str, strings: list[str], budget: TextBudget) -> None:
+    """Keep a block's strings (``text``: the block), counted in the budget."""
     if "x005F_" in text or max(map(len, items)) > limits.EXCEL_MAX_CELL_CHARS:
         items = [_kept(item) for item in items]
     budget.add_size(sum(map(sys.getsizeof, items)) + 8 * len(items))
     strings.extend(items)
-    return len(text.encode("utf-8")) if not text.isascii() else len(text)
 
 
 def _strings_parser(strings: list[str], budget: TextBudget, sst_at: list[int]) -> tuple[Any, Callable[[], bool]]:

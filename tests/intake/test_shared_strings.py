@@ -42,6 +42,8 @@ def both_ways(data: bytes):
 @pytest.mark.parametrize("items", [
     "<si><t>delete</t></si><si><t>9917042712205899</t></si>",
     '<si><t xml:space="preserve">  spaces  </t></si><si><t></t></si><si><t/></si>',
+    '<si><t xml:space="preserve">  spaces  </t></si><si><t></t></si><si><t>a > b</t></si>',
+    "<si><t>line\nbreak\ttab</t></si><si><t>cr\r\nlf</t></si>",
     "<si><t>a &amp; b &lt;c&gt; &quot;d&quot; &apos;e&apos;</t></si><si><t>&#x41;&#66;</t></si>",
     "<si><t>caf\u00e9 \u6f22\u5b57 \U0001f600</t></si>",
     "<si><t>_x005F_x0041_ and x005F_</t></si>",
