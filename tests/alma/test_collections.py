@@ -5,9 +5,7 @@ import pytest
 
 from p2e.alma.client import AlmaClient
 from p2e.alma.collections import creatable_fields
-from p2e.alma.contract import assert_conforms
 from p2e.alma.errors import AlmaError, WriteNotAllowed
-from p2e.sandbox import Sandbox
 
 SUFFIX = "12205899"
 CZC, CZS = "6110000012205899", "6210000012205899"
@@ -31,50 +29,36 @@ def make_seed() -> dict:
                  "services": [{"id": LOC_S1}, {"id": LOC_S2, "type": "getSelectedFullTxt"}]}]}
 
 
-@pytest.fixture
-def sb():
-    with Sandbox.start(seed=make_seed()) as sandbox:
-        yield sandbox
-        assert_conforms(sandbox.requests)
-
-
-@pytest.fixture
-def client(sb):
-    c = AlmaClient(sb.url, sb.api_key, rate_limit=None, max_retries=2, backoff_base=0.01)
-    yield c
-    c.close()
-
-
-def test_all_portfolios_of_a_service_are_read_100_at_a_time(client, sb):
+def test_all_portfolios_of_a_service_are_read_100_at_a_time(alma, sb):
     sb.reset_requests()
-    portfolios = list(client.iter_service_portfolios(CZC, CZS))
+    portfolios = list(alma.iter_service_portfolios(CZC, CZS))
     assert [p["resource_metadata"]["mms_id"]["value"] for p in portfolios] == CZ_BIBS
     calls = [(r["path"].rsplit("/", 1)[-1], r["query"]) for r in sb.requests]
     assert calls == [("portfolios", {"limit": "100", "offset": str(o)}) for o in (0, 100, 200)]
 
 
-def test_one_page_and_its_total(client):
-    page, total = client.service_portfolio_page(CZC, CZS, limit=5, offset=245)
+def test_one_page_and_its_total(alma):
+    page, total = alma.service_portfolio_page(CZC, CZS, limit=5, offset=245)
     assert total == 250 and len(page) == 5
-    assert client.service_portfolio_page(CZC, CZS, limit=5, offset=250) == ([], 250)
+    assert alma.service_portfolio_page(CZC, CZS, limit=5, offset=250) == ([], 250)
 
 
-def test_collections_are_listed_all_pages_and_found_by_name(client, sb):
-    assert {c["id"] for c in client.list_collections()} == {CZC, LOC}
-    assert [c["id"] for c in client.list_collections(q="name~local p2e")] == [LOC]
+def test_collections_are_listed_all_pages_and_found_by_name(alma, sb):
+    assert {c["id"] for c in alma.list_collections()} == {CZC, LOC}
+    assert [c["id"] for c in alma.list_collections(q="name~local p2e")] == [LOC]
     with pytest.raises(AlmaError) as refused:
-        client.list_collections(q="colour~blue")
+        alma.list_collections(q="colour~blue")
     assert refused.value.code == "60106"
 
 
-def test_a_collection_its_services_and_one_service_are_read(client):
-    assert client.get_collection(CZC)["is_local"] is False
-    assert [s["id"] for s in client.list_services(LOC)] == [LOC_S1, LOC_S2]
-    assert client.get_service(LOC, LOC_S2)["type"]["value"] == "getSelectedFullTxt"
+def test_a_collection_its_services_and_one_service_are_read(alma):
+    assert alma.get_collection(CZC)["is_local"] is False
+    assert [s["id"] for s in alma.list_services(LOC)] == [LOC_S1, LOC_S2]
+    assert alma.get_service(LOC, LOC_S2)["type"]["value"] == "getSelectedFullTxt"
     with pytest.raises(AlmaError) as missing:
-        client.get_service(CZC, LOC_S2)
+        alma.get_service(CZC, LOC_S2)
     assert missing.value.code == "60122" and missing.value.not_found
-    assert client.list_services(CZC)[0]["id"] == CZS
+    assert alma.list_services(CZC)[0]["id"] == CZS
 
 
 def test_creatable_fields_keeps_what_rest_portfolio_xsd_takes_on_post_only():
@@ -88,41 +72,41 @@ def test_creatable_fields_keeps_what_rest_portfolio_xsd_takes_on_post_only():
     assert out["linking_details"]["url"] == "jkey=u"
 
 
-def test_a_portfolio_is_created_in_a_local_service_and_answers_its_new_id(client, sb):
-    standalone = client.get_portfolio(P2E, P2E_PID)
+def test_a_portfolio_is_created_in_a_local_service_and_answers_its_new_id(alma, sb):
+    standalone = alma.get_portfolio(P2E, P2E_PID)
     body = creatable_fields(standalone)
     body.pop("po_line")
-    new = client.create_service_portfolio(LOC, LOC_S1, P2E, body)
+    new = alma.create_service_portfolio(LOC, LOC_S1, P2E, body)
     assert new["id"] != P2E_PID and new["is_standalone"] is False
     assert new["electronic_collection"]["service"]["value"] == LOC_S1
-    assert client.get_portfolio(P2E, new["id"])["linking_details"]["url"] == standalone["linking_details"]["url"]
-    assert [p["id"] for p in client.iter_service_portfolios(LOC, LOC_S1)] == [new["id"]]
+    assert alma.get_portfolio(P2E, new["id"])["linking_details"]["url"] == standalone["linking_details"]["url"]
+    assert [p["id"] for p in alma.iter_service_portfolios(LOC, LOC_S1)] == [new["id"]]
 
 
-def test_a_community_zone_collection_refuses_the_portfolio_with_alma_s_error(client):
+def test_a_community_zone_collection_refuses_the_portfolio_with_alma_s_error(alma):
     with pytest.raises(AlmaError) as refused:
-        client.create_service_portfolio(CZC, CZS, P2E, {})
+        alma.create_service_portfolio(CZC, CZS, P2E, {})
     assert refused.value.code == "60162" and refused.value.tracking_id
 
 
-def test_a_lost_answer_to_the_post_is_settled_by_reading_the_bib_not_by_posting_again(client, sb):
+def test_a_lost_answer_to_the_post_is_settled_by_reading_the_bib_not_by_posting_again(alma, sb):
     sb.set_options(drop_rate=1.0, fault_methods="POST")   # the POST takes effect, its answer is lost
     try:
-        new = client.create_service_portfolio(LOC, LOC_S2, P2E, {"public_note": "once"})
+        new = alma.create_service_portfolio(LOC, LOC_S2, P2E, {"public_note": "once"})
     finally:
         sb.set_options(drop_rate=0.0, fault_methods="")
-    in_service = [p for p in client.list_portfolios(P2E) if p["electronic_collection"]["service"]["value"] == LOC_S2]
+    in_service = [p for p in alma.list_portfolios(P2E) if p["electronic_collection"]["service"]["value"] == LOC_S2]
     assert [p["id"] for p in in_service] == [new["id"]]
     posts = [r for r in sb.requests if r["method"] == "POST"]
     assert len(posts) == 1
 
 
-def test_a_local_collection_and_service_are_created(client):
-    coll = client.create_collection("UIU P2E group", description="P2E titles kept")
+def test_a_local_collection_and_service_are_created(alma):
+    coll = alma.create_collection("UIU P2E group", description="P2E titles kept")
     assert coll["is_local"] is True
-    service = client.create_service(coll["id"])
+    service = alma.create_service(coll["id"])
     assert service["activation_status"]["value"] == "11" and service["type"]["value"] == "getFullTxt"
-    assert [s["id"] for s in client.list_services(coll["id"])] == [service["id"]]
+    assert [s["id"] for s in alma.list_services(coll["id"])] == [service["id"]]
 
 
 def test_a_read_only_client_sends_none_of_the_writes(sb):
@@ -136,8 +120,8 @@ def test_a_read_only_client_sends_none_of_the_writes(sb):
     ro.close()
 
 
-def test_bibs_in_batches_with_e_avail(client, sb):
+def test_bibs_in_batches_with_e_avail(alma, sb):
     sb.reset_requests()
-    bibs = client.get_bibs(CZ_BIBS[:150] + [P2E], expand="e_avail")
+    bibs = alma.get_bibs(CZ_BIBS[:150] + [P2E], expand="e_avail")
     assert len(bibs) == 151 and "tag=\"AVE\"" in bibs[CZ_BIBS[0]]["anies"][0]
     assert [r["query"].get("expand") for r in sb.requests] == ["e_avail", "e_avail"]

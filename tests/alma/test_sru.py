@@ -3,11 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from p2e.alma.client import AlmaClient
-from p2e.alma.contract import assert_conforms
 from p2e.alma.errors import AlmaError, DailyThresholdReached
 from p2e.alma.sru import SruClient, SruQueryError, SruUnavailable, cql_any, default_sru_address
-from p2e.sandbox import Sandbox
 
 SUFFIX = "12205899"
 COLL, SERV = "6110000012205899", "6210000012205899"
@@ -26,20 +23,6 @@ def make_seed() -> dict:
                    "service_id": SERV, "availability": "10"}]
     return {"format": "p2e-sandbox-seed/1", "institution_suffix": SUFFIX, "bibs": bibs, "portfolios": portfolios,
             "e_collections": [{"id": COLL, "name": "Academic Complete", "service_id": SERV}]}
-
-
-@pytest.fixture
-def sb():
-    with Sandbox.start(seed=make_seed()) as sandbox:
-        yield sandbox
-        assert_conforms(sandbox.requests)
-
-
-@pytest.fixture
-def alma(sb):
-    c = AlmaClient(sb.url, sb.api_key, rate_limit=None, max_retries=2, backoff_base=0.01)
-    yield c
-    c.close()
 
 
 @pytest.fixture
