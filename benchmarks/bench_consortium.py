@@ -33,8 +33,10 @@ PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bench_engine  # noqa: E402  (its --build makes the library and workbook)
 from bench_engine import free_port, high_water_mb, wait_for  # noqa: E402
-from p2e.sandbox import generate_library, save_seed, write_workbook  # noqa: E402
+
+ENGINE = bench_engine.__file__
 
 
 def serve_sandbox(seed: str, port: int, latency_ms: float, limit: float, key: str) -> None:
@@ -87,11 +89,6 @@ def main() -> None:
     if len(sys.argv) == 7 and sys.argv[1] == "--serve":
         serve_sandbox(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5]), sys.argv[6])
         return
-    if len(sys.argv) == 5 and sys.argv[1] == "--build":
-        library = generate_library(int(sys.argv[2]), random_seed=1, mix="delete-only")
-        save_seed(library.seed, Path(sys.argv[3]))
-        write_workbook(library, Path(sys.argv[4]))
-        return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--institutions", type=int, default=10)
     parser.add_argument("--rows", type=int, default=1000)
@@ -107,7 +104,7 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="p2e-bench-consortium-"))
     seed, workbook = work / "seed.json", work / "library.xlsx"
-    subprocess.run([sys.executable, __file__, "--build", str(args.rows), str(seed), str(workbook)], check=True)
+    subprocess.run([sys.executable, ENGINE, "--build", str(args.rows), str(seed), str(workbook)], check=True)
     (work / "config.env").write_text(f"ALMA_RATE_LIMIT={args.client_limit}\nWORKERS={args.workers}\n"
                                      "ALMA_DAILY_RESERVE=0\nPOLL_SECONDS=1\n")
     codes = [f"I{n:02d}" for n in range(1, args.institutions + 1)]
