@@ -3,12 +3,12 @@
 Both ways of reading a sheet (:mod:`p2e.intake.strict` and :mod:`p2e.intake.sheet_events`) hand
 over each cell as ``(reference, style, type, formula, text)``: the ``r``, ``s`` and ``t``
 attributes, whether it has a formula, and its value's text (an inline string's runs, for
-``t="inlineStr"``); an empty string or None where there is none. :class:`RowMaker` keeps the
+``t="inlineStr"``); an empty string or None where there is none. :class:`RawRowMaker` keeps the
 values as Excel shows them (numbers stay numbers, text stays text: the Excel-rounding check on IDs
 depends on it) and refuses a cell outside Excel's grid and limits with its place named.
 
 >>> from p2e.intake.limits import TextBudget
->>> maker = RowMaker(["delete"], frozenset(), frozenset(), 1900, TextBudget("p2e.xlsx"), "P2E")
+>>> maker = RawRowMaker(["delete"], frozenset(), frozenset(), 1900, TextBudget("p2e.xlsx"), "P2E")
 >>> maker.row(4, [("A4", "", "", "", "7"), ("C4", "", "s", "", "0"), ("D4", "", "", "1", "")], False)
 RawRow(number=4, values=[7, None, 'delete'], hidden=False, formula_columns={3})
 """
@@ -50,7 +50,7 @@ def column_index(ref: str) -> int:
     return index
 
 
-class RowMaker:
+class RawRowMaker:
     """Cells to :class:`RawRow`, with the workbook's shared strings, date styles and epoch."""
 
     def __init__(self, strings: Sequence[str], date_formats: frozenset[int], timedelta_formats: frozenset[int],

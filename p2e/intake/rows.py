@@ -58,7 +58,7 @@ def build_sheet(path: Path, sheet_name: str, rows: Iterator[RawRow], merged: Cal
                 header_width = width
                 sheet, columns = _new_sheet(path, sheet_name, raw)
                 watched = set(columns.values())
-                maker = RowMaker(header_width, sheet, columns)
+                maker = DataRowMaker(header_width, sheet, columns)
             continue
         if all(blank(v) for v in raw.values):
             continue
@@ -192,7 +192,7 @@ def text_of(value: Any) -> str:
     return "" if value is None else display(value)
 
 
-class RowMaker:
+class DataRowMaker:
     """Makes each data row of one sheet into a :class:`Row`; the columns it reads are found once, from the header."""
 
     def __init__(self, width: int, sheet: Sheet, columns: dict[str, int]):

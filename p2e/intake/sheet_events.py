@@ -3,7 +3,7 @@
 :func:`sheet_parser` makes one expat parser (:mod:`p2e.intake.expat`: safe, no element objects
 built, so memory stays flat whatever the sheet holds) whose handlers collect each row's cells as
 ``(reference, style, type, formula, text)`` (:mod:`p2e.intake.cells`) and hand each finished row,
-made by the reader's :class:`~p2e.intake.cells.RowMaker`, to a list. They also note what comes
+made by the reader's :class:`~p2e.intake.cells.RawRowMaker`, to a list. They also note what comes
 before and after the rows: hidden columns, rows hidden by default, merged ranges, the namespace
 prefixes in scope, and where the sheet data starts (for :mod:`p2e.intake.worksheet`). The handlers
 do as little as they can: they run once per element, millions of times for a large sheet.

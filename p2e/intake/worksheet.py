@@ -18,7 +18,7 @@ from openpyxl.utils.cell import range_boundaries
 
 from ..model import shorten
 from . import limits
-from .cells import RowMaker, column_index
+from .cells import RawRowMaker, column_index
 from .expat import chunks_of, feed
 from .strict import SHEET_DATA, StrictRow, enter, strict_row, topped_up
 from .limits import TextBudget
@@ -45,7 +45,7 @@ class SheetReader:
     def __init__(self, book: Package, sheet: SheetPart, budget: TextBudget, strict_rows: bool = True):
         self.title = sheet.title
         self.budget = budget
-        self.maker = RowMaker(book.strings, book.date_styles, book.timedelta_styles, book.epoch, budget, sheet.title)
+        self.maker = RawRowMaker(book.strings, book.date_styles, book.timedelta_styles, book.epoch, budget, sheet.title)
         self.source = book.open(sheet)
         self.strict_rows = strict_rows
         self.merged: list[str] = []
@@ -101,7 +101,7 @@ class SheetReader:
                 yield raw
             pos = row.end
 
-    def _made(self, maker: RowMaker, row: StrictRow) -> RawRow | None:
+    def _made(self, maker: RawRowMaker, row: StrictRow) -> RawRow | None:
         number, hidden = start_row(self, row.attributes)
         if len(row.cells) > limits.MAX_ROW_ELEMENTS:
             raise maker.refuse("damaged", row=number)
